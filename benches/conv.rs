@@ -1,0 +1,67 @@
+//! The three convolution algorithms side by side on LeNet's layers and a 3×3 layer, in MAC/s.
+//!
+//! `cargo bench --bench conv` (AVX2 + FMA through `.cargo/config.toml`).
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use tinyconv::conv::{direct, im2col, reference};
+use tinyconv::{Activation, Conv2dGeometry, Padding};
+
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+fn layers() -> Vec<(&'static str, Conv2dGeometry)> {
+    vec![
+        (
+            "lenet_conv1_28x28x1_6_5x5_p2",
+            Conv2dGeometry::new([28, 28, 1], 6, [5, 5]).with_padding(Padding::uniform(2)),
+        ),
+        (
+            "lenet_conv2_14x14x6_16_5x5",
+            Conv2dGeometry::new([14, 14, 6], 16, [5, 5]),
+        ),
+        (
+            "3x3_32x32x16_32_p1",
+            Conv2dGeometry::new([32, 32, 16], 32, [3, 3]).with_padding(Padding::uniform(1)),
+        ),
+    ]
+}
+
+fn conv_f32(c: &mut Criterion) {
+    for (name, g) in layers() {
+        let d = g.dims().unwrap();
+        let macs = (d.output_len * d.patch_len) as u64;
+        let x = data(d.input_len, 1);
+        let w = data(d.weights_len, 2);
+        let b = data(g.out_c, 3);
+        let mut y = vec![0.0f32; d.output_len];
+        let mut scratch = vec![0.0f32; im2col::scratch_len(&g, 32)];
+        let mut group = c.benchmark_group(format!("conv_f32/{name}"));
+        group.throughput(Throughput::Elements(macs));
+        let act = Activation::Identity;
+        group.bench_function(BenchmarkId::from_parameter("reference"), |bch| {
+            bch.iter(|| reference::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut y))
+        });
+        group.bench_function(BenchmarkId::from_parameter("im2col"), |bch| {
+            bch.iter(|| {
+                im2col::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut scratch, &mut y)
+            })
+        });
+        group.bench_function(BenchmarkId::from_parameter("direct"), |bch| {
+            bch.iter(|| direct::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut y))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, conv_f32);
+criterion_main!(benches);

@@ -1,0 +1,232 @@
+//! Element-wise activations (f32), softmax, argmax and top-k.
+//!
+//! Activations are also fused into the outputs of convolution and dense layers: every f32 kernel
+//! takes an [`Activation`] and applies it as it writes each output element.
+
+use num_traits::Float;
+
+use crate::error::Error;
+
+/// An element-wise activation function, fused into a layer's output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Activation {
+    /// `f(x) = x`.
+    #[default]
+    Identity,
+    /// `f(x) = max(x, 0)`.
+    Relu,
+    /// `f(x) = min(max(x, 0), 6)`.
+    Relu6,
+    /// `f(x) = 1 / (1 + e^−x)`.
+    Sigmoid,
+    /// `f(x) = tanh(x)`.
+    Tanh,
+}
+
+impl Activation {
+    /// Applies the activation to one value. NaN stays NaN.
+    ///
+    /// ```
+    /// use tinyconv::Activation;
+    /// assert_eq!(Activation::Relu6.apply(7.5), 6.0);
+    /// assert_eq!(Activation::Sigmoid.apply(0.0), 0.5);
+    /// ```
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::Identity => x,
+            // `x.max(0.0)` would turn NaN into 0; keep NaN visible.
+            Activation::Relu => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
+            Activation::Relu6 => x.clamp(0.0, 6.0),
+            Activation::Sigmoid => sigmoid(x),
+            Activation::Tanh => Float::tanh(x),
+        }
+    }
+
+    /// Applies the activation in place to every element.
+    pub fn apply_slice(self, xs: &mut [f32]) {
+        if self != Activation::Identity {
+            for x in xs {
+                *x = self.apply(*x);
+            }
+        }
+    }
+}
+
+/// The logistic function `1 / (1 + e^−x)`, computed without overflow for any finite `x`.
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + Float::exp(-x))
+    } else {
+        let e = Float::exp(x);
+        e / (1.0 + e)
+    }
+}
+
+/// Softmax in place: `x_i ← e^(x_i − max) / Σ_j e^(x_j − max)`.
+///
+/// # Errors
+/// [`Error::Empty`] for an empty slice, [`Error::NonFinite`] if an element is NaN or infinite
+/// (the slice is left unchanged).
+///
+/// ```
+/// let mut x = [1.0f32, 1.0];
+/// tinyconv::softmax(&mut x).unwrap();
+/// assert_eq!(x, [0.5, 0.5]);
+/// ```
+pub fn softmax(xs: &mut [f32]) -> Result<(), Error> {
+    let max = finite_max(xs)?;
+    let mut sum = 0.0f32;
+    for x in xs.iter_mut() {
+        *x = Float::exp(*x - max);
+        sum += *x;
+    }
+    // sum >= 1 because the maximum contributes e^0.
+    for x in xs.iter_mut() {
+        *x /= sum;
+    }
+    Ok(())
+}
+
+fn finite_max(xs: &[f32]) -> Result<f32, Error> {
+    if xs.is_empty() {
+        return Err(Error::Empty);
+    }
+    let mut max = f32::NEG_INFINITY;
+    for &x in xs {
+        if !x.is_finite() {
+            return Err(Error::NonFinite);
+        }
+        max = max.max(x);
+    }
+    Ok(max)
+}
+
+/// Index of the largest element; the first one on ties.
+///
+/// # Errors
+/// [`Error::Empty`] for an empty slice, [`Error::NonFinite`] if any element is NaN or infinite.
+///
+/// ```
+/// assert_eq!(tinyconv::argmax(&[0.1f32, 3.0, 3.0, -1.0]), Ok(1));
+/// assert!(tinyconv::argmax(&[0.1f32, f32::NAN]).is_err());
+/// ```
+pub fn argmax(xs: &[f32]) -> Result<usize, Error> {
+    let max = finite_max(xs)?;
+    Ok(xs.iter().position(|&x| x == max).unwrap_or(0))
+}
+
+/// Index of the largest element of an int8 slice; the first one on ties.
+///
+/// # Errors
+/// [`Error::Empty`] for an empty slice.
+pub fn argmax_i8(xs: &[i8]) -> Result<usize, Error> {
+    let max = xs.iter().copied().max().ok_or(Error::Empty)?;
+    Ok(xs.iter().position(|&x| x == max).unwrap_or(0))
+}
+
+/// The `K` largest elements as `(index, value)` pairs, largest first; ties keep the lower index
+/// first. Returns `min(K, xs.len())` pairs.
+///
+/// # Errors
+/// [`Error::NonFinite`] if any element is NaN or infinite.
+///
+/// ```
+/// let top = tinyconv::top_k::<2>(&[0.1f32, 0.7, 0.2]).unwrap();
+/// assert_eq!(top.as_slice(), &[(1, 0.7), (2, 0.2)]);
+/// ```
+pub fn top_k<const K: usize>(xs: &[f32]) -> Result<heapless::Vec<(usize, f32), K>, Error> {
+    let mut top: heapless::Vec<(usize, f32), K> = heapless::Vec::new();
+    if K == 0 {
+        return Ok(top);
+    }
+    for (i, &x) in xs.iter().enumerate() {
+        if !x.is_finite() {
+            return Err(Error::NonFinite);
+        }
+        // Position of the first kept element strictly smaller than x (earlier indices win ties).
+        let pos = top.iter().position(|&(_, v)| v < x).unwrap_or(top.len());
+        if pos == K {
+            continue;
+        }
+        if top.is_full() {
+            top.pop();
+        }
+        // Cannot fail: one slot is free and pos <= len.
+        let _ = top.insert(pos, (i, x));
+    }
+    Ok(top)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relu_family() {
+        assert_eq!(Activation::Relu.apply(-2.0), 0.0);
+        assert_eq!(Activation::Relu.apply(2.5), 2.5);
+        assert_eq!(Activation::Relu6.apply(-1.0), 0.0);
+        assert_eq!(Activation::Relu6.apply(3.0), 3.0);
+        assert_eq!(Activation::Relu6.apply(6.5), 6.0);
+        assert!(Activation::Relu.apply(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn sigmoid_and_tanh_within_1e_6() {
+        for i in -200..=200 {
+            let x = i as f32 / 10.0;
+            let s = 1.0 / (1.0 + (-(x as f64)).exp());
+            assert!(
+                (Activation::Sigmoid.apply(x) as f64 - s).abs() < 1e-6,
+                "{x}"
+            );
+            assert!((Activation::Tanh.apply(x) as f64 - (x as f64).tanh()).abs() < 1e-6);
+        }
+        assert_eq!(sigmoid(-200.0), 0.0);
+        assert_eq!(sigmoid(200.0), 1.0);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_order() {
+        let mut x = [1.0f32, 2.0, 3.0, 1000.0];
+        softmax(&mut x).unwrap();
+        assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(x[3] > 0.999);
+        let mut y = [0.0f32, (2.0f32).ln()];
+        softmax(&mut y).unwrap();
+        assert!((y[0] - 1.0 / 3.0).abs() < 1e-6 && (y[1] - 2.0 / 3.0).abs() < 1e-6);
+        assert_eq!(softmax(&mut []), Err(Error::Empty));
+        let mut z = [1.0, f32::INFINITY];
+        assert_eq!(softmax(&mut z), Err(Error::NonFinite));
+        assert_eq!(z, [1.0, f32::INFINITY]);
+    }
+
+    #[test]
+    fn argmax_first_of_ties_and_errors() {
+        assert_eq!(argmax(&[1.0, 5.0, 5.0]), Ok(1));
+        assert_eq!(argmax(&[]), Err(Error::Empty));
+        assert_eq!(argmax(&[f32::NAN]), Err(Error::NonFinite));
+        assert_eq!(argmax_i8(&[-3, 7, 7, -128]), Ok(1));
+        assert_eq!(argmax_i8(&[]), Err(Error::Empty));
+    }
+
+    #[test]
+    fn top_k_matches_sorting() {
+        let xs = [0.3f32, -1.0, 0.3, 9.0, 2.0, 0.0];
+        let t = top_k::<3>(&xs).unwrap();
+        assert_eq!(t.as_slice(), &[(3, 9.0), (4, 2.0), (0, 0.3)]);
+        let t = top_k::<10>(&xs).unwrap();
+        assert_eq!(t.len(), 6);
+        assert_eq!(t[5], (1, -1.0));
+        assert_eq!(top_k::<0>(&xs).unwrap().len(), 0);
+        assert_eq!(top_k::<2>(&[1.0, f32::NAN]), Err(Error::NonFinite));
+    }
+}

@@ -1,0 +1,154 @@
+//! im2col + GEMM convolution.
+//!
+//! Output pixels are processed in tiles: for each pixel of a tile, its receptive field (the
+//! `kernel_h × kernel_w × in_c` patch, zeros where it overlaps the padding) is copied into one row
+//! of the caller's scratch buffer; then one GEMM multiplies the tile by all filters
+//! (`out[p][o] = Σ_k patch[p][k] · w[o][k]`) with [`crate::gemm`]'s micro-kernel, bias and
+//! activation fused into its epilogue.
+//!
+//! The scratch size is the caller's choice and the only memory the algorithm needs:
+//! `tile · patch_len` elements for a tile of `tile` pixels ([`scratch_len`]). CMSIS-NN builds two
+//! columns at a time on a Cortex-M; on a desktop a tile of 16–64 pixels pays. A 1×1 convolution
+//! with stride 1 and no padding needs no im2col at all: its input already is the patch matrix,
+//! and it goes straight to the GEMM (scratch unused, may be empty).
+
+use crate::activation::Activation;
+use crate::conv::ConvStats;
+use crate::error::Error;
+use crate::gemm::gemm_abt_f32;
+use crate::geometry::Conv2dGeometry;
+
+/// Scratch elements needed for tiles of `tile` output pixels: `tile · kernel_h · kernel_w ·
+/// in_c` (saturating; 0 for a pointwise convolution, which needs none).
+///
+/// ```
+/// use tinyconv::{Conv2dGeometry, conv::im2col};
+/// let conv2 = Conv2dGeometry::new([14, 14, 6], 16, [5, 5]);
+/// assert_eq!(im2col::scratch_len(&conv2, 2), 2 * 5 * 5 * 6);
+/// ```
+pub const fn scratch_len(g: &Conv2dGeometry, tile: usize) -> usize {
+    if is_pointwise(g) {
+        0
+    } else {
+        g.kernel_h
+            .saturating_mul(g.kernel_w)
+            .saturating_mul(g.in_c)
+            .saturating_mul(tile)
+    }
+}
+
+/// True for a 1×1, stride-1, unpadded convolution, which skips im2col.
+pub const fn is_pointwise(g: &Conv2dGeometry) -> bool {
+    g.kernel_h == 1
+        && g.kernel_w == 1
+        && g.stride_h == 1
+        && g.stride_w == 1
+        && g.padding.top == 0
+        && g.padding.bottom == 0
+        && g.padding.left == 0
+        && g.padding.right == 0
+}
+
+/// f32 convolution by im2col + GEMM: `out = act(bias + Σ w·x)`, same meaning as
+/// [`reference::conv2d_f32`](crate::conv::reference::conv2d_f32).
+///
+/// The tile is `scratch.len() / patch_len` pixels. Returns what ran ([`ConvStats::gemm_tiles`],
+/// [`ConvStats::pointwise`]).
+///
+/// # Errors
+/// [`Error::InvalidGeometry`], [`Error::LengthMismatch`], or [`Error::ScratchTooSmall`] when
+/// the scratch cannot hold one patch (and the convolution is not pointwise).
+pub fn conv2d_f32(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    scratch: &mut [f32],
+    output: &mut [f32],
+) -> Result<ConvStats, Error> {
+    let d = g.check(
+        input.len(),
+        weights.len(),
+        bias.map(<[f32]>::len),
+        output.len(),
+    )?;
+    let finish = |o: usize, acc: f32| act.apply(acc + bias.map_or(0.0, |b| b[o]));
+    let k = d.patch_len;
+    let pixels = d.out_h * d.out_w;
+    if is_pointwise(g) {
+        gemm_abt_f32(input, weights, k, output, g.out_c, &finish);
+        return Ok(ConvStats {
+            pointwise: true,
+            gemm_tiles: 1,
+            ..ConvStats::default()
+        });
+    }
+    if scratch.len() < k {
+        return Err(Error::ScratchTooSmall {
+            needed: k,
+            actual: scratch.len(),
+        });
+    }
+    let tile = (scratch.len() / k).min(pixels);
+    let mut stats = ConvStats::default();
+    let mut p0 = 0;
+    while p0 < pixels {
+        let n = tile.min(pixels - p0);
+        let cols = &mut scratch[..n * k];
+        for (t, col) in cols.chunks_exact_mut(k).enumerate() {
+            let p = p0 + t;
+            fill_patch_map(g, input, p / d.out_w, p % d.out_w, col, 0.0, |x| x);
+        }
+        let out = &mut output[p0 * g.out_c..(p0 + n) * g.out_c];
+        gemm_abt_f32(cols, weights, k, out, g.out_c, &finish);
+        stats.gemm_tiles += 1;
+        p0 += n;
+    }
+    Ok(stats)
+}
+
+/// Copies the receptive field of output pixel `(oy, ox)` into `col` (`[kernel_h][kernel_w][in_c]`),
+/// mapping every copied element through `f` and writing `zero` for taps in the padding (generic so
+/// the int8 path can widen and offset while copying).
+#[inline]
+pub(crate) fn fill_patch_map<X: Copy, Y: Copy>(
+    g: &Conv2dGeometry,
+    input: &[X],
+    oy: usize,
+    ox: usize,
+    col: &mut [Y],
+    zero: Y,
+    f: impl Fn(X) -> Y,
+) {
+    let c = g.in_c;
+    let row_len = g.kernel_w * c;
+    let (j0, j1) = g.valid_cols(ox);
+    for (i, dst) in col.chunks_exact_mut(row_len).enumerate() {
+        let Some(iy) = g.input_row(oy, i) else {
+            dst.fill(zero);
+            continue;
+        };
+        dst[..j0 * c].fill(zero);
+        dst[j1 * c..].fill(zero);
+        if j0 >= j1 {
+            continue;
+        }
+        let ix0 = ox * g.stride_w + j0 * g.dilation_w - g.padding.left;
+        let src_row = &input[iy * g.in_w * c..][..g.in_w * c];
+        if g.dilation_w == 1 {
+            // Valid taps of a dense kernel row are one contiguous run of the input row.
+            let src = &src_row[ix0 * c..][..(j1 - j0) * c];
+            for (d, &s) in dst[j0 * c..j1 * c].iter_mut().zip(src) {
+                *d = f(s);
+            }
+        } else {
+            for (t, j) in (j0..j1).enumerate() {
+                let ix = ix0 + t * g.dilation_w;
+                for (d, &s) in dst[j * c..][..c].iter_mut().zip(&src_row[ix * c..][..c]) {
+                    *d = f(s);
+                }
+            }
+        }
+    }
+}

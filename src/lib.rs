@@ -1,0 +1,74 @@
+//! # tinyconv
+//!
+//! CNN inference kernels for microcontrollers and desktops: 2-D convolution, pooling, dense
+//! layers and activations over fixed-size arrays, in f32 and (TensorFlow Lite-exact) int8.
+//! `no_std`, no `alloc`, no `unsafe`.
+//!
+//! ## Design: a runtime-shape core under a typed shell
+//!
+//! Every kernel is a function over slices and a geometry value ([`Conv2dGeometry`],
+//! [`Pool2dGeometry`]) that validates itself and returns an [`Error`] for any inconsistency —
+//! never a panic. This is how proptest and the fuzzers reach arbitrary shapes, and how a user with
+//! a shape known only at run time calls the kernels.
+//!
+//! The typed API is a thin shell over that core: layers such as [`Conv2d`], [`Pool2d`] and
+//! [`Dense`] carry their shape in const generics and take tensors that are plain nested arrays
+//! ([`Tensor`]: `[[[T; C]; W]; H]`, channels-last). A `const { assert!(..) }` in `forward` checks
+//! that the output shape follows from the input shape, kernel, stride, padding and dilation, so a
+//! wrong shape fails `cargo build`; the slices are then handed to the core, whose checks cannot
+//! fail. Stable Rust cannot compute an array length from const parameters, so output sizes are
+//! const parameters of their own, checked rather than derived.
+//!
+//! ## Three algorithms, one meaning
+//!
+//! | module | algorithm |
+//! |---|---|
+//! | [`conv::reference`] | naive loops from the formula, generic over the element type: the oracle |
+//! | [`conv::im2col`] | im2col over tiles of output pixels into caller-sized scratch, then a `f32x8` GEMM |
+//! | [`conv::direct`] | direct SIMD convolution, no buffer, interior/border split |
+//!
+//! Typed layers pick one with a type parameter: [`Reference`], [`Im2col`], [`Direct`].
+//! Every optimised kernel is checked against the reference by proptest.
+//!
+//! SIMD comes from [`wide`], which selects its instructions at compile time from the target
+//! features (`-C target-cpu=x86-64-v3` for AVX2 + FMA; scalar code on Cortex-M0).
+//!
+//! ## Layouts
+//! Activations `[H][W][C]`; convolution filters `[C_out][KH][KW][C_in]` (TFLite, CMSIS-NN);
+//! dense weights `[out][in]` (PyTorch).
+//!
+//! ## Example
+//! ```
+//! use tinyconv::{Activation, Conv2d, Direct, Tensor};
+//! // Edge detection from the chapter: the kernel [1, −1] marks where a row changes value.
+//! static K: [[[[f32; 1]; 2]; 1]; 1] = [[[[1.0], [-1.0]]]];
+//! static B: [f32; 1] = [0.0];
+//! let mut x: Tensor<f32, 1, 8, 1> = [[[1.0]; 8]];
+//! for c in 2..6 { x[0][c] = [0.0]; }
+//! let mut y: Tensor<f32, 1, 7, 1> = Default::default();
+//! Conv2d::<1, 1, 1, 2>::new(&K, &B).forward::<Direct, 1, 8, 1, 7>(&x, &mut y);
+//! assert_eq!(y[0].map(|p| p[0]), [0.0, 1.0, 0.0, 0.0, 0.0, -1.0, 0.0]);
+//! ```
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod activation;
+pub mod algorithm;
+pub mod conv;
+pub mod dense;
+pub mod error;
+pub mod geometry;
+pub mod pool;
+pub mod tensor;
+
+mod gemm;
+
+pub use activation::{Activation, argmax, argmax_i8, softmax, top_k};
+pub use algorithm::{Algorithm, Direct, Im2col, Reference};
+pub use conv::{Conv2d, ConvStats};
+pub use dense::Dense;
+pub use error::Error;
+pub use geometry::{AvgPoolDivisor, Conv2dGeometry, Padding, Pool2dGeometry};
+pub use pool::Pool2d;
+pub use tensor::{Filters, Tensor};
