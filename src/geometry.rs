@@ -317,6 +317,53 @@ impl Conv2dGeometry {
         Ok(d)
     }
 
+    /// The geometry of a band of output rows `oy0..oy0 + n`, and the input rows it reads.
+    ///
+    /// Any algorithm run on the band geometry, with `input[rows]` (the rows as one slice) and
+    /// the band's part of the output, computes exactly those output rows of the full
+    /// convolution: the band's padding is what remains of the full padding at its edges. This is
+    /// how a network computes a convolution a few rows at a time and pools each band as it is
+    /// produced (conv + pool fusion), keeping only a few rows of the convolution's output in RAM.
+    ///
+    /// ```
+    /// use tinyconv::{Conv2dGeometry, Padding};
+    /// let g = Conv2dGeometry::new([28, 28, 1], 6, [5, 5]).with_padding(Padding::uniform(2));
+    /// let (band, rows) = g.row_band(0, 2).unwrap();
+    /// assert_eq!(rows, 0..4); // output rows 0 and 1 read input rows -2..=3, i.e. 0..4 plus padding
+    /// assert_eq!((band.in_h, band.padding.top, band.padding.bottom), (4, 2, 0));
+    /// assert_eq!(band.dims().unwrap().out_h, 2);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidGeometry`] if the geometry is invalid, `n == 0`, the band runs past the
+    /// last output row, or it lies entirely in the padding (then it reads no input row).
+    pub fn row_band(
+        &self,
+        oy0: usize,
+        n: usize,
+    ) -> Result<(Conv2dGeometry, core::ops::Range<usize>), Error> {
+        let d = self.dims()?;
+        if n == 0 || oy0 >= d.out_h || n > d.out_h - oy0 {
+            return Err(Error::InvalidGeometry("row band outside the output"));
+        }
+        // Padded-coordinate span of input rows read by the band (inclusive).
+        let first = oy0 * self.stride_h;
+        let last = (oy0 + n - 1) * self.stride_h + (self.kernel_h - 1) * self.dilation_h;
+        let top = self.padding.top;
+        let r0 = first.max(top) - top;
+        let r1 = (last + 1).min(top + self.in_h).saturating_sub(top);
+        if r0 >= r1 {
+            return Err(Error::InvalidGeometry(
+                "row band lies entirely in the padding",
+            ));
+        }
+        let mut band = *self;
+        band.in_h = r1 - r0;
+        band.padding.top = top.saturating_sub(first);
+        band.padding.bottom = (last + 1).saturating_sub(top + self.in_h);
+        Ok((band, r0..r1))
+    }
+
     /// True when input row `iy` of output row `oy` and kernel row `i` lies inside the image;
     /// returns the row index.
     #[inline(always)]

@@ -207,3 +207,48 @@ fn runtime_entry_points_reject_wrong_lengths() {
         Err(Error::InvalidGeometry(_))
     ));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Computing a convolution band by band (as conv + pool fusion does) gives exactly the rows
+    /// of the full computation, for every algorithm.
+    #[test]
+    fn row_bands_reassemble_the_full_output(g in geometry(), band in 1usize..=4, seed in any::<u64>()) {
+        use tinyconv::conv::{direct, im2col, reference};
+        let d = g.dims().unwrap();
+        let x = pseudo_random(d.input_len, seed);
+        let w = pseudo_random(d.weights_len, seed ^ 1);
+        let act = Activation::Identity;
+        let row_len = d.out_w * g.out_c;
+        let in_row = g.in_w * g.in_c;
+        type Run = fn(&Conv2dGeometry, &[f32], &[f32], &mut [f32]) -> Result<(), tinyconv::Error>;
+        let runs: [Run; 3] = [
+            |g, x, w, y| reference::conv2d_f32(g, x, w, None, Activation::Identity, y),
+            |g, x, w, y| direct::conv2d_f32(g, x, w, None, Activation::Identity, y).map(|_| ()),
+            |g, x, w, y| {
+                let mut s = vec![0.0; im2col::scratch_len(g, 3)];
+                im2col::conv2d_f32(g, x, w, None, Activation::Identity, &mut s, y).map(|_| ())
+            },
+        ];
+        let _ = act;
+        for run in runs {
+            let mut full = vec![0.0; d.output_len];
+            run(&g, &x, &w, &mut full).unwrap();
+            let mut oy = 0;
+            while oy < d.out_h {
+                let n = band.min(d.out_h - oy);
+                match g.row_band(oy, n) {
+                    Ok((bg, rows)) => {
+                        let mut y = vec![f32::NAN; n * row_len];
+                        run(&bg, &x[rows.start * in_row..rows.end * in_row], &w, &mut y).unwrap();
+                        prop_assert_eq!(&y[..], &full[oy * row_len..(oy + n) * row_len]);
+                    }
+                    // Only a band entirely in the padding is refused; its output is all zeros.
+                    Err(_) => prop_assert!(full[oy * row_len..(oy + n) * row_len].iter().all(|&v| v == 0.0)),
+                }
+                oy += n;
+            }
+        }
+    }
+}
