@@ -19,6 +19,9 @@ pub trait Algorithm {
     /// The largest filter (`kh · kw · c_in` elements) the algorithm can handle; im2col is limited
     /// by its scratch, the others by nothing.
     const MAX_PATCH: usize;
+    /// Elements of scratch the algorithm keeps on the stack during a convolution call
+    /// (`f32` for f32 layers): 0 but for [`Im2col`], whose scratch is `SCRATCH` elements.
+    const SCRATCH_ELEMS: usize = 0;
 
     /// f32 convolution, see [`conv`].
     ///
@@ -125,6 +128,7 @@ impl Algorithm for Reference {
 impl<const SCRATCH: usize> Algorithm for Im2col<SCRATCH> {
     const NAME: &'static str = "im2col";
     const MAX_PATCH: usize = SCRATCH;
+    const SCRATCH_ELEMS: usize = SCRATCH;
 
     fn conv2d_f32(
         g: &Conv2dGeometry,

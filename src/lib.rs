@@ -59,7 +59,9 @@ pub mod conv;
 pub mod dense;
 pub mod error;
 pub mod geometry;
+pub mod models;
 pub mod pool;
+pub mod quant;
 pub mod tensor;
 
 mod gemm;
