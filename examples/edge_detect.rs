@@ -29,7 +29,10 @@ fn main() {
     conv.forward::<Reference, 6, 8, 6, 7>(&x, &mut y[0]);
     conv.forward::<Im2col, 6, 8, 6, 7>(&x, &mut y[1]);
     conv.forward::<Direct, 6, 8, 6, 7>(&x, &mut y[2]);
-    show("Y = corr2d(X, [1, -1]) (6×7): 1 where white turns black, -1 where black turns white", &y[0]);
+    show(
+        "Y = corr2d(X, [1, -1]) (6×7): 1 where white turns black, -1 where black turns white",
+        &y[0],
+    );
     let agree = y[1] == y[0] && y[2] == y[0];
     println!("reference, im2col and direct agree: {agree}");
     if !agree {
