@@ -1,0 +1,252 @@
+//! The main job: LeNet-5 (classic and modern) classifying Fashion-MNIST, per model × precision ×
+//! algorithm, with accuracy, µs per image, RAM and weight bytes, and confusion matrices.
+//!
+//! ```text
+//! cargo run --release --example lenet                  # shipped 1,000 images (or the Debian set)
+//! cargo run --release --example lenet -- --data DIR    # the full test set from DIR
+//! cargo run --release --example lenet -- --json        # one JSON document on stdout
+//! cargo run --release --example lenet -- --png maps.png  # an image and its conv1 feature maps
+//! ```
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow_free::Result;
+use clap::Parser;
+use serde::Serialize;
+use tinyconv::models::lenet5::{self, Image, Lenet5F32, Lenet5Weights};
+use tinyconv::{Algorithm, Direct, Im2col, Reference};
+use tinyconv_data::{CLASS_NAMES, Dataset};
+
+/// The example's own tiny error plumbing (no extra dependency needed for a `Box<dyn Error>`).
+mod anyhow_free {
+    pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "LeNet-5 on Fashion-MNIST with tinyconv: accuracy, speed and memory per configuration"
+)]
+struct Args {
+    /// Directory with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (default: the
+    /// Debian package's directory if present, else the 1,000 images shipped in the repo).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Use only the shipped 1,000 images even if the Debian package is installed.
+    #[arg(long)]
+    shipped: bool,
+    /// Print one JSON document instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Write a PNG of test image INDEX and its conv1 feature maps (modern f32) to this file.
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// The test image drawn by --png.
+    #[arg(long, default_value_t = 0)]
+    index: usize,
+}
+
+#[derive(Serialize, Debug, Clone)]
+struct Row {
+    model: &'static str,
+    precision: &'static str,
+    algorithm: &'static str,
+    correct: usize,
+    accuracy: f64,
+    micros_per_image: f64,
+    ram_bytes: usize,
+    weight_bytes: usize,
+    #[serde(skip)]
+    confusion: [[usize; 10]; 10],
+}
+
+#[derive(Serialize)]
+struct Report {
+    images: usize,
+    source: String,
+    results: Vec<Row>,
+}
+
+fn to_image(pixels: &[u8; 784]) -> Image {
+    lenet5::image_from_u8(pixels)
+}
+
+/// Classifies every image with `classify`, timing the loop.
+fn evaluate(
+    data: &Dataset,
+    mut classify: impl FnMut(&[u8; 784]) -> usize,
+) -> (usize, f64, [[usize; 10]; 10]) {
+    let mut confusion = [[0usize; 10]; 10];
+    let start = Instant::now();
+    let predictions: Vec<usize> = data.images.iter().map(&mut classify).collect();
+    let micros = start.elapsed().as_secs_f64() * 1e6 / data.len() as f64;
+    for (&p, &l) in predictions.iter().zip(&data.labels) {
+        confusion[l as usize][p] += 1;
+    }
+    let correct = (0..10).map(|c| confusion[c][c]).sum();
+    (correct, micros, confusion)
+}
+
+fn f32_row<A: Algorithm>(data: &Dataset, w: &Lenet5Weights) -> Row {
+    let mut model = Lenet5F32::<A>::new(w);
+    let (correct, micros, confusion) = evaluate(data, |px| {
+        model.predict(&to_image(px)).expect("finite input")
+    });
+    Row {
+        model: w.variant.name(),
+        precision: "f32",
+        algorithm: A::NAME,
+        correct,
+        accuracy: correct as f64 / data.len() as f64,
+        micros_per_image: micros,
+        ram_bytes: Lenet5F32::<A>::RAM_BYTES,
+        weight_bytes: Lenet5F32::<A>::WEIGHT_BYTES,
+        confusion,
+    }
+}
+
+fn load(args: &Args) -> Result<(Dataset, String)> {
+    if let Some(dir) = &args.data {
+        return Ok((tinyconv_data::load_dir(dir)?, dir.display().to_string()));
+    }
+    if !args.shipped && tinyconv_data::debian_test_split_present() {
+        let d = tinyconv_data::load_dir(tinyconv_data::DEBIAN_DIR)?;
+        return Ok((d, tinyconv_data::DEBIAN_DIR.to_string()));
+    }
+    Ok((
+        tinyconv_data::shipped_subset(),
+        "shipped subset (data/)".to_string(),
+    ))
+}
+
+fn print_table(rows: &[Row], images: usize, source: &str) {
+    println!("LeNet-5 on {images} Fashion-MNIST test images ({source})\n");
+    println!(
+        "{:<8} {:<9} {:<10} {:>9} {:>9} {:>10} {:>10} {:>12}",
+        "model",
+        "precision",
+        "algorithm",
+        "correct",
+        "accuracy",
+        "µs/image",
+        "RAM bytes",
+        "weight bytes"
+    );
+    for r in rows {
+        println!(
+            "{:<8} {:<9} {:<10} {:>9} {:>8.2}% {:>10.1} {:>10} {:>12}",
+            r.model,
+            r.precision,
+            r.algorithm,
+            r.correct,
+            100.0 * r.accuracy,
+            r.micros_per_image,
+            r.ram_bytes,
+            r.weight_bytes
+        );
+    }
+}
+
+fn print_confusion(r: &Row) {
+    println!(
+        "\nConfusion matrix, {} {} {} (rows: true class, columns: predicted)",
+        r.model, r.precision, r.algorithm
+    );
+    print!("{:>12}", "");
+    for c in 0..10 {
+        print!("{c:>6}");
+    }
+    println!();
+    for (t, row) in r.confusion.iter().enumerate() {
+        print!("{:>2} {:<9}", t, truncate(CLASS_NAMES[t], 9));
+        for n in row {
+            print!("{n:>6}");
+        }
+        println!();
+    }
+}
+
+fn truncate(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
+/// Writes the image and its six conv1 maps side by side, each scaled ×4, grey.
+fn write_png(path: &PathBuf, pixels: &[u8; 784]) -> Result<()> {
+    const S: usize = 4;
+    const GAP: usize = 4;
+    let model = Lenet5F32::<Direct>::new(&lenet5::MODERN_F32);
+    let mut maps = [[[0.0f32; 6]; 28]; 28];
+    model.conv1_maps(&to_image(pixels), &mut maps)?;
+    let panels = 7;
+    let (w, h) = (panels * (28 * S + GAP) - GAP, 28 * S);
+    let mut img = vec![255u8; w * h];
+    for p in 0..panels {
+        let value = |y: usize, x: usize| -> f32 {
+            if p == 0 {
+                pixels[y * 28 + x] as f32 / 255.0
+            } else {
+                maps[y][x][p - 1]
+            }
+        };
+        let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+        for y in 0..28 {
+            for x in 0..28 {
+                lo = lo.min(value(y, x));
+                hi = hi.max(value(y, x));
+            }
+        }
+        let range = (hi - lo).max(1e-6);
+        for y in 0..28 * S {
+            for x in 0..28 * S {
+                let v = (value(y / S, x / S) - lo) / range;
+                img[y * w + p * (28 * S + GAP) + x] = (v * 255.0).round() as u8;
+            }
+        }
+    }
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut enc = png::Encoder::new(file, w as u32, h as u32);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()?.write_image_data(&img)?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let (data, source) = load(&args)?;
+    if let Some(path) = &args.png {
+        let px = data
+            .images
+            .get(args.index)
+            .ok_or("--index beyond the data set")?;
+        write_png(path, px)?;
+        if !args.json {
+            println!(
+                "wrote {} (test image {}: {}, and its six conv1 feature maps)",
+                path.display(),
+                args.index,
+                CLASS_NAMES[data.labels[args.index] as usize]
+            );
+        }
+    }
+    let mut rows = Vec::new();
+    for w in [&lenet5::CLASSIC_F32, &lenet5::MODERN_F32] {
+        rows.push(f32_row::<Reference>(&data, w));
+        rows.push(f32_row::<Im2col>(&data, w));
+        rows.push(f32_row::<Direct>(&data, w));
+    }
+    if args.json {
+        let report = Report {
+            images: data.len(),
+            source,
+            results: rows,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    print_table(&rows, data.len(), &source);
+    for r in rows.iter().filter(|r| r.algorithm == "direct") {
+        print_confusion(r);
+    }
+    Ok(())
+}
