@@ -1,0 +1,63 @@
+//! RISC-V (riscv32imac, SiFive FE310 layout): semihosting console and exit, `minstret` as the
+//! instruction counter, the stack as riscv-rt lays it out.
+
+pub use riscv_rt::entry;
+pub use riscv_semihosting::hprintln as println;
+
+/// Name of the board the memory map describes.
+pub const BOARD: &str = "sifive_e (riscv32imac)";
+
+pub(super) const PAINT_WINDOW: usize = 16 * 1024;
+
+/// Nothing to start: `minstret` counts retired instructions by itself.
+pub fn init() {}
+
+/// Retired instructions (`minstret`): on RISC-V the counter counts instructions directly.
+pub fn ticks() -> u64 {
+    riscv::register::minstret::read64()
+}
+
+/// `minstret` already counts instructions.
+pub fn ticks_to_instructions(ticks: u64) -> u64 {
+    ticks
+}
+
+/// Ends the QEMU run with exit status 0 (`ok`) or 1.
+pub fn exit(ok: bool) -> ! {
+    use riscv_semihosting::debug;
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    riscv_semihosting::hprintln!("{}", info);
+    exit(false)
+}
+
+pub(super) fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: reads the stack pointer register, nothing else.
+    unsafe { core::arch::asm!("mv {}, sp", out(reg) sp) };
+    sp
+}
+
+unsafe extern "C" {
+    static _stack_start: u32;
+    static __estack: u32;
+}
+
+/// Lowest address of riscv-rt's stack region.
+pub(super) fn stack_floor() -> usize {
+    (&raw const __estack) as usize
+}
+
+/// Initial stack pointer (riscv-rt's `_stack_start`, the end of RAM).
+pub(super) fn stack_top() -> usize {
+    (&raw const _stack_start) as usize
+}
