@@ -275,3 +275,75 @@ macro_rules! const_try {
     };
 }
 pub(crate) use const_try;
+
+/// A bounds-checked writer filling a caller's buffer (the encoder side of [`Cursor`]).
+#[derive(Debug)]
+pub struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer that leaves room for the header at the start of `buf`.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Writer {
+            buf,
+            pos: HEADER_LEN,
+        }
+    }
+
+    /// Appends raw bytes.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if the buffer is too small.
+    pub fn bytes(&mut self, b: &[u8]) -> Result<(), Error> {
+        let end = self.pos + b.len();
+        if end > self.buf.len() {
+            return Err(Error::LengthMismatch {
+                what: "output buffer",
+                expected: end,
+                actual: self.buf.len(),
+            });
+        }
+        self.buf[self.pos..end].copy_from_slice(b);
+        self.pos = end;
+        Ok(())
+    }
+
+    /// Appends little-endian f32s.
+    ///
+    /// # Errors
+    /// As [`bytes`](Self::bytes).
+    pub fn f32s(&mut self, xs: &[f32]) -> Result<(), Error> {
+        xs.iter().try_for_each(|x| self.bytes(&x.to_le_bytes()))
+    }
+
+    /// Appends little-endian i32s.
+    ///
+    /// # Errors
+    /// As [`bytes`](Self::bytes).
+    pub fn i32s(&mut self, xs: &[i32]) -> Result<(), Error> {
+        xs.iter().try_for_each(|x| self.bytes(&x.to_le_bytes()))
+    }
+
+    /// Appends i8s.
+    ///
+    /// # Errors
+    /// As [`bytes`](Self::bytes).
+    pub fn i8s(&mut self, xs: &[i8]) -> Result<(), Error> {
+        xs.iter().try_for_each(|&x| self.bytes(&[x as u8]))
+    }
+
+    /// Writes the header and the trailing hash; returns the file length.
+    ///
+    /// # Errors
+    /// As [`bytes`](Self::bytes).
+    pub fn finish(mut self, model: u8, variant: u8, precision: Precision) -> Result<usize, Error> {
+        let payload_len = self.pos - HEADER_LEN;
+        let hash = fnv1a(self.buf, HEADER_LEN, self.pos);
+        self.bytes(&hash.to_le_bytes())?;
+        let len = u32::try_from(payload_len).map_err(|_| Error::Format("payload too large"))?;
+        self.buf[..HEADER_LEN].copy_from_slice(&header(model, variant, precision, len));
+        Ok(self.pos)
+    }
+}

@@ -191,6 +191,31 @@ impl Lenet5Weights {
     }
 }
 
+impl Lenet5Weights {
+    /// Length of the encoded weight file.
+    pub const ENCODED_LEN: usize = blob::HEADER_LEN + Self::PARAMS * 4 + 4;
+
+    /// Encodes the weights as a weight file into `out` (at least [`Self::ENCODED_LEN`] bytes);
+    /// returns the length written. [`decode`](Self::decode) reads it back.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if `out` is too small.
+    pub fn encode_into(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let mut wr = blob::Writer::new(out);
+        wr.f32s(self.conv1_w.as_flattened().as_flattened().as_flattened())?;
+        wr.f32s(&self.conv1_b)?;
+        wr.f32s(self.conv2_w.as_flattened().as_flattened().as_flattened())?;
+        wr.f32s(&self.conv2_b)?;
+        wr.f32s(self.fc1_w.as_flattened())?;
+        wr.f32s(&self.fc1_b)?;
+        wr.f32s(self.fc2_w.as_flattened())?;
+        wr.f32s(&self.fc2_b)?;
+        wr.f32s(self.fc3_w.as_flattened())?;
+        wr.f32s(&self.fc3_b)?;
+        wr.finish(MODEL_ID, self.variant as u8, Precision::F32)
+    }
+}
+
 const fn decode_or_panic(bytes: &[u8]) -> Lenet5Weights {
     match Lenet5Weights::decode(bytes) {
         Ok(w) => w,
@@ -201,10 +226,10 @@ const fn decode_or_panic(bytes: &[u8]) -> Lenet5Weights {
 
 /// The shipped `classic` f32 weights (decoded at compile time from `models/lenet5-classic.f32.bin`).
 pub static CLASSIC_F32: Lenet5Weights =
-    decode_or_panic(include_bytes!("../../models/lenet5-classic.f32.bin"));
+    decode_or_panic(include_bytes!("../../../models/lenet5-classic.f32.bin"));
 /// The shipped `modern` f32 weights (decoded at compile time from `models/lenet5-modern.f32.bin`).
 pub static MODERN_F32: Lenet5Weights =
-    decode_or_panic(include_bytes!("../../models/lenet5-modern.f32.bin"));
+    decode_or_panic(include_bytes!("../../../models/lenet5-modern.f32.bin"));
 
 /// The activation buffers of the f32 model (conv outputs exist only two rows at a time).
 #[derive(Clone, Debug)]
@@ -386,3 +411,7 @@ fn conv_pool<A: Algorithm, const C: usize>(
     }
     Ok(())
 }
+
+mod i8;
+
+pub use i8::{CLASSIC_I8, Lenet5I8, Lenet5I8Weights, MODERN_I8, QuantLayer};

@@ -1,0 +1,204 @@
+//! The int8 LeNet-5 model: the fused model equals the unfused int8 network computed layer by
+//! layer with the reference kernels, bit for bit, for both variants and every algorithm; its
+//! weight files round-trip and malformed ones are rejected.
+
+mod common;
+
+use common::pseudo_random;
+use tinyconv::conv::reference as conv_ref;
+use tinyconv::dense::reference as dense_ref;
+use tinyconv::models::lenet5::{
+    self, CONV1, CONV2, Lenet5I8, Lenet5I8Weights, QuantLayer, Variant,
+};
+use tinyconv::pool::reference as pool_ref;
+use tinyconv::quant::{
+    ActivationRange, QuantParams, SIGMOID_OUTPUT_PARAMS, apply_table_in_place, sigmoid_table,
+};
+use tinyconv::{Algorithm, Direct, Error, Im2col, Pool2dGeometry, Reference};
+
+fn rand_layer<const N: usize, const C: usize>(l: &mut QuantLayer<N, C>, seed: u64) {
+    let r = pseudo_random(N + 3 * C + 2, seed);
+    for (w, x) in l.weights.iter_mut().zip(&r) {
+        *w = (x * 127.0).round() as i8;
+    }
+    for (c, s) in l.weight_scales.iter_mut().enumerate() {
+        *s = 0.002 + 0.009 * (r[N + c] + 1.0);
+    }
+    for (c, b) in l.bias.iter_mut().enumerate() {
+        *b = (r[N + C + c] * 2000.0) as i32;
+    }
+    let scale = 0.05 + 0.1 * (r[N + 3 * C] + 1.0);
+    let zp = (r[N + 3 * C + 1] * 20.0) as i32;
+    l.output = QuantParams::new(scale, zp).unwrap();
+}
+
+/// Random quantized weights, made consistent (multipliers, ranges) by an encode/decode round
+/// trip, which is itself checked.
+fn random_weights(variant: Variant, seed: u64) -> Box<Lenet5I8Weights> {
+    let mut w = Box::new(lenet5::MODERN_I8.clone());
+    w.variant = variant;
+    w.input = QuantParams::new(1.0 / 255.0, -128).unwrap();
+    rand_layer(&mut w.conv1, seed);
+    rand_layer(&mut w.conv2, seed + 1);
+    rand_layer(&mut w.fc1, seed + 2);
+    rand_layer(&mut w.fc2, seed + 3);
+    rand_layer(&mut w.fc3, seed + 4);
+    w.sigmoid = [
+        sigmoid_table(w.conv1.output, SIGMOID_OUTPUT_PARAMS),
+        sigmoid_table(w.conv2.output, SIGMOID_OUTPUT_PARAMS),
+        sigmoid_table(w.fc1.output, SIGMOID_OUTPUT_PARAMS),
+        sigmoid_table(w.fc2.output, SIGMOID_OUTPUT_PARAMS),
+    ];
+    let mut buf = vec![0u8; Lenet5I8Weights::encoded_len(variant)];
+    let n = w.encode_into(&mut buf).unwrap();
+    assert_eq!(n, buf.len());
+    let back = Box::new(Lenet5I8Weights::decode(&buf).unwrap());
+    assert_eq!(back.conv2.weights, w.conv2.weights);
+    assert_eq!(back.fc1.bias, w.fc1.bias);
+    if variant == Variant::Classic {
+        assert_eq!(back.sigmoid, w.sigmoid);
+    }
+    back
+}
+
+fn random_image(seed: u64) -> [u8; 784] {
+    let r = pseudo_random(784, seed);
+    core::array::from_fn(|i| ((r[i] + 1.0) * 127.9) as u8)
+}
+
+/// The int8 network without fusion, reference kernels, whole maps.
+fn unfused(w: &Lenet5I8Weights, img: &[u8; 784]) -> [i8; 10] {
+    let classic = w.variant == Variant::Classic;
+    let x: Vec<i8> = img.iter().map(|&p| (p as i16 - 128) as i8).collect();
+    let pool = |x: &[i8], h: usize, c: usize| {
+        let g = Pool2dGeometry::new([h, h, c], [2, 2]);
+        let mut y = vec![0; (h / 2) * (h / 2) * c];
+        if classic {
+            pool_ref::avg_pool2d_i8(&g, ActivationRange::none(), x, &mut y).unwrap();
+        } else {
+            pool_ref::max_pool2d_i8(&g, ActivationRange::none(), x, &mut y).unwrap();
+        }
+        y
+    };
+    let table = |t: usize, xs: &mut [i8]| {
+        if classic {
+            apply_table_in_place(&w.sigmoid[t], xs);
+        }
+    };
+    let mut c1 = vec![0; 28 * 28 * 6];
+    conv_ref::conv2d_i8(&CONV1, &x, &w.conv1.weights, &w.conv1.params(-128), &mut c1).unwrap();
+    table(0, &mut c1);
+    let p1 = pool(&c1, 28, 6);
+    let mut c2 = vec![0; 10 * 10 * 16];
+    let zp1 = w.hidden(w.conv1.output).zero_point();
+    conv_ref::conv2d_i8(&CONV2, &p1, &w.conv2.weights, &w.conv2.params(zp1), &mut c2).unwrap();
+    table(1, &mut c2);
+    let p2 = pool(&c2, 10, 16);
+    let mut f1 = vec![0; 120];
+    let zp2 = w.hidden(w.conv2.output).zero_point();
+    dense_ref::dense_i8(&p2, &w.fc1.weights, &w.fc1.params(zp2), &mut f1).unwrap();
+    table(2, &mut f1);
+    let mut f2 = vec![0; 84];
+    let zp3 = w.hidden(w.fc1.output).zero_point();
+    dense_ref::dense_i8(&f1, &w.fc2.weights, &w.fc2.params(zp3), &mut f2).unwrap();
+    table(3, &mut f2);
+    let mut out = [0; 10];
+    let zp4 = w.hidden(w.fc2.output).zero_point();
+    dense_ref::dense_i8(&f2, &w.fc3.weights, &w.fc3.params(zp4), &mut out).unwrap();
+    out
+}
+
+fn check<A: Algorithm>(w: &Lenet5I8Weights) {
+    let mut model = Lenet5I8::<A>::new(w);
+    for seed in 0..6 {
+        let img = random_image(200 + seed);
+        let want = unfused(w, &img);
+        assert_eq!(model.logits_u8(&img), want, "{} {:?}", A::NAME, w.variant);
+        // The f32 entry point quantizes p/255 back to exactly p − 128.
+        let f = lenet5::image_from_u8(&img);
+        assert_eq!(model.logits(&f).unwrap(), want, "{} f32 input", A::NAME);
+    }
+}
+
+#[test]
+fn fused_int8_model_is_bit_exact_with_unfused_reference_network() {
+    for variant in [Variant::Classic, Variant::Modern] {
+        for seed in [1, 50] {
+            let w = random_weights(variant, seed);
+            check::<Reference>(&w);
+            check::<Im2col>(&w);
+            check::<Im2col<160>>(&w);
+            check::<Direct>(&w);
+        }
+    }
+}
+
+#[test]
+fn nan_input_is_an_error() {
+    let w = random_weights(Variant::Modern, 3);
+    let mut model = Lenet5I8::<Direct>::new(&w);
+    let mut img = lenet5::image_from_u8(&random_image(1));
+    img[0][0][0] = f32::NAN;
+    assert_eq!(model.predict(&img), Err(Error::NonFinite));
+}
+
+#[test]
+fn ram_bytes_fit_a_cortex_m0_budget() {
+    // Band input 6×28, conv1 band 2×28×6, pool1 14×14×6, conv2 band 2×10×16, pool2 400, 120, 84.
+    let buffers = 6 * 28 + 2 * 28 * 6 + 14 * 14 * 6 + 2 * 10 * 16 + 400 + 120 + 84;
+    assert_eq!(Lenet5I8::<Direct>::RAM_BYTES, buffers);
+    assert!(Lenet5I8::<Direct>::RAM_BYTES < 3 * 1024);
+    assert_eq!(Lenet5I8::<Im2col<300>>::RAM_BYTES, buffers + 600);
+}
+
+#[test]
+fn decoder_rejects_malformed_int8_files() {
+    let w = random_weights(Variant::Classic, 9);
+    let mut good = vec![0u8; Lenet5I8Weights::encoded_len(Variant::Classic)];
+    w.encode_into(&mut good).unwrap();
+    let fmt = |bytes: &[u8]| match Lenet5I8Weights::decode(bytes) {
+        Err(Error::Format(m)) => m,
+        other => panic!("expected a format error, got {:?}", other.map(|_| ())),
+    };
+    // Re-hash after editing the payload so the semantic checks, not the hash, must catch it.
+    let rehash = |mut b: Vec<u8>| {
+        let end = b.len() - 4;
+        let h = tinyconv::models::blob::fnv1a(&b, 16, end);
+        b[end..].copy_from_slice(&h.to_le_bytes());
+        b
+    };
+    let input_len = 5;
+    // A weight of -128 in conv1.
+    let mut bad = good.clone();
+    bad[16 + input_len] = 0x80;
+    assert!(fmt(&rehash(bad)).contains("[-127, 127]"));
+    // A zero weight scale in conv1.
+    let mut bad = good.clone();
+    bad[16 + input_len + 150..][..4].copy_from_slice(&0.0f32.to_le_bytes());
+    assert!(fmt(&rehash(bad)).contains("scale"));
+    // A negative output scale of conv1.
+    let mut bad = good.clone();
+    bad[16 + input_len + 150 + 48..][..4].copy_from_slice(&(-1.0f32).to_le_bytes());
+    assert!(fmt(&rehash(bad)).contains("scale"));
+    // NaN input scale.
+    let mut bad = good.clone();
+    bad[16..20].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert!(fmt(&rehash(bad)).contains("finite"));
+    // A huge bias that could overflow the accumulator.
+    let mut bad = good.clone();
+    bad[16 + input_len + 150 + 24..][..4].copy_from_slice(&i32::MAX.to_le_bytes());
+    assert!(fmt(&rehash(bad)).contains("overflow"));
+    // A non-monotone sigmoid table (the last table's last entry).
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n - 5] = 0x80;
+    assert!(fmt(&rehash(bad)).contains("monotone"));
+    // Truncated, corrupted, f32 file given to the int8 decoder.
+    assert!(fmt(&good[..good.len() - 1]).contains("length"));
+    let mut bad = good.clone();
+    bad[1000] ^= 4;
+    assert!(fmt(&bad).contains("hash"));
+    let mut f32_file = vec![0u8; lenet5::Lenet5Weights::ENCODED_LEN];
+    lenet5::MODERN_F32.encode_into(&mut f32_file).unwrap();
+    assert!(fmt(&f32_file).contains("int8"));
+}
