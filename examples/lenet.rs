@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow_free::Result;
 use clap::Parser;
 use serde::Serialize;
-use tinyconv::models::lenet5::{self, Image, Lenet5F32, Lenet5Weights};
+use tinyconv::models::lenet5::{self, Image, Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Weights};
 use tinyconv::{Algorithm, Direct, Im2col, Reference};
 use tinyconv_data::{CLASS_NAMES, Dataset};
 
@@ -101,6 +101,22 @@ fn f32_row<A: Algorithm>(data: &Dataset, w: &Lenet5Weights) -> Row {
         micros_per_image: micros,
         ram_bytes: Lenet5F32::<A>::RAM_BYTES,
         weight_bytes: Lenet5F32::<A>::WEIGHT_BYTES,
+        confusion,
+    }
+}
+
+fn i8_row<A: Algorithm>(data: &Dataset, w: &Lenet5I8Weights) -> Row {
+    let mut model = Lenet5I8::<A>::new(w);
+    let (correct, micros, confusion) = evaluate(data, |px| model.predict_u8(px));
+    Row {
+        model: w.variant.name(),
+        precision: "i8",
+        algorithm: A::NAME,
+        correct,
+        accuracy: correct as f64 / data.len() as f64,
+        micros_per_image: micros,
+        ram_bytes: Lenet5I8::<A>::RAM_BYTES,
+        weight_bytes: Lenet5I8::<A>::WEIGHT_BYTES,
         confusion,
     }
 }
@@ -230,10 +246,16 @@ fn main() -> Result<()> {
         }
     }
     let mut rows = Vec::new();
-    for w in [&lenet5::CLASSIC_F32, &lenet5::MODERN_F32] {
+    for (w, q) in [
+        (&lenet5::CLASSIC_F32, &lenet5::CLASSIC_I8),
+        (&lenet5::MODERN_F32, &lenet5::MODERN_I8),
+    ] {
         rows.push(f32_row::<Reference>(&data, w));
         rows.push(f32_row::<Im2col>(&data, w));
         rows.push(f32_row::<Direct>(&data, w));
+        rows.push(i8_row::<Reference>(&data, q));
+        rows.push(i8_row::<Im2col>(&data, q));
+        rows.push(i8_row::<Direct>(&data, q));
     }
     if args.json {
         let report = Report {

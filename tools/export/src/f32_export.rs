@@ -2,8 +2,7 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use safetensors::{Dtype, SafeTensors};
-use tinyconv::models::blob::{self, Precision};
-use tinyconv::models::lenet5::{Lenet5Weights, MODEL_ID, Variant};
+use tinyconv::models::lenet5::{Lenet5Weights, Variant};
 
 /// Reads one f32 tensor with the expected shape.
 fn tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
@@ -102,33 +101,4 @@ pub fn from_safetensors(bytes: &[u8], variant: Variant) -> Result<Lenet5Weights>
         .copy_from_slice(&tensor(&st, "net.11.weight", &[10, 84])?);
     w.fc3_b.copy_from_slice(&tensor(&st, "net.11.bias", &[10])?);
     Ok(w)
-}
-
-/// The weight file of `w` (see `tinyconv::models::blob`).
-pub fn encode(w: &Lenet5Weights) -> Vec<u8> {
-    let mut payload = Vec::with_capacity(Lenet5Weights::PARAMS * 4);
-    let mut put = |xs: &[f32]| {
-        for x in xs {
-            payload.extend_from_slice(&x.to_le_bytes());
-        }
-    };
-    put(w.conv1_w.as_flattened().as_flattened().as_flattened());
-    put(&w.conv1_b);
-    put(w.conv2_w.as_flattened().as_flattened().as_flattened());
-    put(&w.conv2_b);
-    put(w.fc1_w.as_flattened());
-    put(&w.fc1_b);
-    put(w.fc2_w.as_flattened());
-    put(&w.fc2_b);
-    put(w.fc3_w.as_flattened());
-    put(&w.fc3_b);
-    wrap(w.variant, Precision::F32, &payload)
-}
-
-/// Header + payload + hash.
-pub fn wrap(variant: Variant, precision: Precision, payload: &[u8]) -> Vec<u8> {
-    let mut out = blob::header(MODEL_ID, variant as u8, precision, payload.len() as u32).to_vec();
-    out.extend_from_slice(payload);
-    out.extend_from_slice(&blob::fnv1a(payload, 0, payload.len()).to_le_bytes());
-    out
 }
