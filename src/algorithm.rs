@@ -11,6 +11,7 @@ use crate::dense;
 use crate::error::Error;
 use crate::geometry::{AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry};
 use crate::pool;
+use crate::quant::{ActivationRange, LayerParamsI8};
 
 /// A set of kernels with one meaning, selected at compile time.
 pub trait Algorithm {
@@ -70,14 +71,65 @@ pub trait Algorithm {
     ) -> Result<(), Error> {
         dense::simd::dense_f32(input, weights, bias, act, output)
     }
+
+    /// int8 convolution (TFLite's per-channel int8 semantics, bit-exact across algorithms).
+    ///
+    /// # Errors
+    /// As the algorithm's `conv2d_i8`, e.g. [`conv::reference::conv2d_i8`].
+    fn conv2d_i8(
+        g: &Conv2dGeometry,
+        input: &[i8],
+        weights: &[i8],
+        p: &LayerParamsI8<'_>,
+        output: &mut [i8],
+    ) -> Result<ConvStats, Error>;
+
+    /// int8 max pooling with a fused activation clamp.
+    ///
+    /// # Errors
+    /// As [`pool::reference::max_pool2d_i8`].
+    fn max_pool2d_i8(
+        g: &Pool2dGeometry,
+        range: ActivationRange,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        pool::simd::max_pool2d_i8(g, range, input, output)
+    }
+
+    /// int8 average pooling (TFLite's rounding, padding not counted).
+    ///
+    /// # Errors
+    /// As [`pool::reference::avg_pool2d_i8`].
+    fn avg_pool2d_i8(
+        g: &Pool2dGeometry,
+        range: ActivationRange,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        pool::simd::avg_pool2d_i8(g, range, input, output)
+    }
+
+    /// int8 dense layer.
+    ///
+    /// # Errors
+    /// As [`dense::reference::dense_i8`].
+    fn dense_i8(
+        input: &[i8],
+        weights: &[i8],
+        p: &LayerParamsI8<'_>,
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        dense::simd::dense_i8(input, weights, p, output)
+    }
 }
 
 /// The naive reference kernels (the oracle).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Reference;
 
-/// im2col + GEMM with `SCRATCH` f32 elements of scratch on the stack per call (the tile is
-/// `SCRATCH / (kh · kw · c_in)` output pixels).
+/// im2col + GEMM with `SCRATCH` elements of scratch on the stack per call (`f32` for f32
+/// layers, `i16` for int8 layers; the tile is `SCRATCH / (kh · kw · c_in)` output pixels).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Im2col<const SCRATCH: usize = 4096>;
 
@@ -123,6 +175,44 @@ impl Algorithm for Reference {
     ) -> Result<(), Error> {
         dense::reference::dense_f32(input, weights, bias, act, output)
     }
+
+    fn conv2d_i8(
+        g: &Conv2dGeometry,
+        input: &[i8],
+        weights: &[i8],
+        p: &LayerParamsI8<'_>,
+        output: &mut [i8],
+    ) -> Result<ConvStats, Error> {
+        conv::reference::conv2d_i8(g, input, weights, p, output)?;
+        Ok(ConvStats::default())
+    }
+
+    fn max_pool2d_i8(
+        g: &Pool2dGeometry,
+        range: ActivationRange,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        pool::reference::max_pool2d_i8(g, range, input, output)
+    }
+
+    fn avg_pool2d_i8(
+        g: &Pool2dGeometry,
+        range: ActivationRange,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        pool::reference::avg_pool2d_i8(g, range, input, output)
+    }
+
+    fn dense_i8(
+        input: &[i8],
+        weights: &[i8],
+        p: &LayerParamsI8<'_>,
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        dense::reference::dense_i8(input, weights, p, output)
+    }
 }
 
 impl<const SCRATCH: usize> Algorithm for Im2col<SCRATCH> {
@@ -141,6 +231,18 @@ impl<const SCRATCH: usize> Algorithm for Im2col<SCRATCH> {
         let mut scratch = [0.0f32; SCRATCH];
         conv::im2col::conv2d_f32(g, input, weights, bias, act, &mut scratch, output)
     }
+
+    fn conv2d_i8(
+        g: &Conv2dGeometry,
+        input: &[i8],
+        weights: &[i8],
+        p: &LayerParamsI8<'_>,
+        output: &mut [i8],
+    ) -> Result<ConvStats, Error> {
+        // SCRATCH i16 elements: 2 · SCRATCH bytes of stack.
+        let mut scratch = [0i16; SCRATCH];
+        conv::im2col::conv2d_i8(g, input, weights, p, &mut scratch, output)
+    }
 }
 
 impl Algorithm for Direct {
@@ -156,5 +258,15 @@ impl Algorithm for Direct {
         output: &mut [f32],
     ) -> Result<ConvStats, Error> {
         conv::direct::conv2d_f32(g, input, weights, bias, act, output)
+    }
+
+    fn conv2d_i8(
+        g: &Conv2dGeometry,
+        input: &[i8],
+        weights: &[i8],
+        p: &LayerParamsI8<'_>,
+        output: &mut [i8],
+    ) -> Result<ConvStats, Error> {
+        conv::direct::conv2d_i8(g, input, weights, p, output)
     }
 }

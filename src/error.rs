@@ -33,7 +33,8 @@ pub enum Error {
     Empty,
     /// An int8 accumulator could overflow `i32` for this layer (see [`crate::quant`]).
     AccumulatorOverflow,
-    // QUANT-VARIANT
+    /// Invalid quantization parameters.
+    Quant(crate::quant::QuantError),
     /// A serialized model or weight buffer is malformed.
     Format(&'static str),
 }
@@ -58,7 +59,7 @@ impl fmt::Display for Error {
             Error::AccumulatorOverflow => {
                 f.write_str("layer too large: the i32 accumulator could overflow")
             }
-            // QUANT-DISPLAY
+            Error::Quant(e) => write!(f, "quantization: {e}"),
             Error::Format(what) => write!(f, "malformed data: {what}"),
         }
     }
@@ -66,7 +67,11 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
-// QUANT-FROM
+impl From<crate::quant::QuantError> for Error {
+    fn from(e: crate::quant::QuantError) -> Self {
+        Error::Quant(e)
+    }
+}
 
 /// Checks that `actual == expected`.
 pub(crate) fn check_len(what: &'static str, expected: usize, actual: usize) -> Result<(), Error> {

@@ -68,8 +68,8 @@ mod gemm;
 
 pub use activation::{Activation, argmax, argmax_i8, softmax, top_k};
 pub use algorithm::{Algorithm, Direct, Im2col, Reference};
-pub use conv::{Conv2d, ConvStats};
-pub use dense::Dense;
+pub use conv::{Conv2d, Conv2dI8, ConvStats};
+pub use dense::{Dense, DenseI8};
 pub use error::Error;
 pub use geometry::{AvgPoolDivisor, Conv2dGeometry, Padding, Pool2dGeometry};
 pub use pool::Pool2d;

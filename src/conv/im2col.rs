@@ -15,8 +15,11 @@
 use crate::activation::Activation;
 use crate::conv::ConvStats;
 use crate::error::Error;
+use crate::gemm::i16::{OffsetI8, gemm_abt_i16};
 use crate::gemm::gemm_abt_f32;
 use crate::geometry::Conv2dGeometry;
+use crate::quant::LayerParamsI8;
+use wide::i16x16;
 
 /// Scratch elements needed for tiles of `tile` output pixels: `tile · kernel_h · kernel_w ·
 /// in_c` (saturating; 0 for a pointwise convolution, which needs none).
@@ -151,4 +154,79 @@ pub(crate) fn fill_patch_map<X: Copy, Y: Copy>(
             }
         }
     }
+}
+
+/// int8 convolution by im2col + GEMM, same meaning as
+/// [`reference::conv2d_i8`](crate::conv::reference::conv2d_i8) (bit-exact).
+///
+/// im2col widens every input value to `i16` with the input offset folded in
+/// (`x − input_zero_point ∈ [-255, 255]`) and writes 0 for padded taps, so the padding
+/// contributes nothing; then a GEMM on `i16x16::dot` (`pmaddwd`) accumulates `i32`. The scratch
+/// holds `scratch.len() / patch_len` columns; [`scratch_len`] gives the size for a tile (the
+/// same count as for f32, in `i16` elements). A pointwise convolution reads the `i8` input
+/// directly and needs no scratch.
+///
+/// # Errors
+/// As [`reference::conv2d_i8`](crate::conv::reference::conv2d_i8), and
+/// [`Error::ScratchTooSmall`] when the scratch cannot hold one patch (and the convolution is
+/// not pointwise).
+pub fn conv2d_i8(
+    g: &Conv2dGeometry,
+    input: &[i8],
+    weights: &[i8],
+    p: &LayerParamsI8<'_>,
+    scratch: &mut [i16],
+    output: &mut [i8],
+) -> Result<ConvStats, Error> {
+    let d = g.check(
+        input.len(),
+        weights.len(),
+        p.bias.map(<[i32]>::len),
+        output.len(),
+    )?;
+    p.check(g.out_c, d.patch_len)?;
+    let finish = |o: usize, acc: i32| p.requantize(o, acc + p.bias(o));
+    let k = d.patch_len;
+    let pixels = d.out_h * d.out_w;
+    // |offset| ≤ 128 fits i16.
+    let offset = p.input_offset() as i16;
+    if is_pointwise(g) {
+        let offset = i16x16::splat(offset);
+        let row = |n: usize| OffsetI8 {
+            data: &input[n * k..][..k],
+            offset,
+        };
+        gemm_abt_i16(row, pixels, weights, k, output, g.out_c, &finish);
+        return Ok(ConvStats {
+            pointwise: true,
+            gemm_tiles: 1,
+            ..ConvStats::default()
+        });
+    }
+    if scratch.len() < k {
+        return Err(Error::ScratchTooSmall {
+            needed: k,
+            actual: scratch.len(),
+        });
+    }
+    let tile = (scratch.len() / k).min(pixels);
+    let mut stats = ConvStats::default();
+    let mut p0 = 0;
+    while p0 < pixels {
+        let n = tile.min(pixels - p0);
+        let cols = &mut scratch[..n * k];
+        for (t, col) in cols.chunks_exact_mut(k).enumerate() {
+            let q = p0 + t;
+            fill_patch_map(g, input, q / d.out_w, q % d.out_w, col, 0, |x: i8| {
+                i16::from(x) + offset
+            });
+        }
+        let cols = &*cols;
+        let out = &mut output[p0 * g.out_c..(p0 + n) * g.out_c];
+        let row = |t: usize| &cols[t * k..][..k];
+        gemm_abt_i16(row, n, weights, k, out, g.out_c, &finish);
+        stats.gemm_tiles += 1;
+        p0 += n;
+    }
+    Ok(stats)
 }

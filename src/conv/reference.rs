@@ -8,6 +8,7 @@ use num_traits::Zero;
 use crate::activation::Activation;
 use crate::error::Error;
 use crate::geometry::Conv2dGeometry;
+use crate::quant::LayerParamsI8;
 
 /// Convolution over any element type with a caller-chosen accumulator:
 /// `out[y][x][o] = finish(o, fold(init(o), mac, taps))` where `mac(acc, input, weight)` is
@@ -122,5 +123,57 @@ pub fn conv2d_f32(
         |o| bias.map_or(0.0, |b| b[o]),
         |acc, x, w| acc + x * w,
         |_, acc| act.apply(acc),
+    )
+}
+
+/// int8 convolution, per-channel quantized, exactly as TFLite's reference
+/// `reference_integer_ops::ConvPerChannel`:
+///
+/// ```text
+/// acc = bias[o] + Σ_{taps inside the image} (x − input_zero_point) · w      (i32)
+/// out = clamp(MultiplyByQuantizedMultiplier(acc, M[o]) + output_zero_point, range)
+/// ```
+///
+/// Padded taps contribute nothing (the input offset is applied only inside the image). Layouts
+/// as [`conv2d_f32`]; parameters in [`LayerParamsI8`].
+///
+/// ```
+/// use tinyconv::{Conv2dGeometry, conv::reference, quant::{LayerParamsI8, QuantizedMultiplier}};
+/// // 2×2 input, one 1×2 filter [1, −1], input zero point −1, multiplier 1 (exact), output zp 3.
+/// let g = Conv2dGeometry::new([2, 2, 1], 1, [1, 2]);
+/// let p = LayerParamsI8::new(-1, 3, &[QuantizedMultiplier::ONE]).with_bias(&[10]);
+/// let mut y = [0i8; 2];
+/// reference::conv2d_i8(&g, &[5, 2, -1, 7], &[1, -1], &p, &mut y).unwrap();
+/// // row 0: 10 + (5+1) − (2+1) = 13 → 16; row 1: 10 + 0 − 8 = 2 → 5
+/// assert_eq!(y, [16, 5]);
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidGeometry`], [`Error::LengthMismatch`] (input, weights, bias, output,
+/// multipliers), or [`Error::AccumulatorOverflow`] (see
+/// [`check_accumulator`](crate::quant::check_accumulator)).
+pub fn conv2d_i8(
+    g: &Conv2dGeometry,
+    input: &[i8],
+    weights: &[i8],
+    p: &LayerParamsI8<'_>,
+    output: &mut [i8],
+) -> Result<(), Error> {
+    let d = g.check(
+        input.len(),
+        weights.len(),
+        p.bias.map(<[i32]>::len),
+        output.len(),
+    )?;
+    p.check(g.out_c, d.patch_len)?;
+    let offset = p.input_offset();
+    conv2d_with(
+        g,
+        input,
+        weights,
+        output,
+        |o| p.bias(o),
+        |acc, x: i8, w: i8| acc + (i32::from(x) + offset) * i32::from(w),
+        |o, acc| p.requantize(o, acc),
     )
 }

@@ -6,6 +6,9 @@ pub mod simd;
 
 use crate::activation::Activation;
 use crate::algorithm::Algorithm;
+use crate::quant::{
+    ActivationRange, LayerParamsI8, QuantizedMultiplier, Rounding, check_accumulator, max_abs_bias,
+};
 
 /// A dense layer with its shape in its type. Weights and bias are borrowed (`static`-friendly).
 ///
@@ -79,4 +82,99 @@ pub(crate) fn check(
         check_len("bias", output, b)?;
     }
     Ok(())
+}
+
+/// An int8 dense layer (TFLite's `FullyConnected`, per-channel multipliers; for per-tensor
+/// quantization repeat the one multiplier) with its shape in its type. Everything is borrowed
+/// (`static`-friendly); the `const` constructor checks the accumulator bound
+/// (`IN · 255 · 128 + max|bias| ≤ i32::MAX`, see
+/// [`check_accumulator`](crate::quant::check_accumulator)).
+///
+/// ```
+/// use tinyconv::{DenseI8, Direct, quant::QuantizedMultiplier};
+/// static W: [[i8; 3]; 2] = [[1, 2, 3], [0, -1, 0]];
+/// static B: [i32; 2] = [5, 0];
+/// static M: [QuantizedMultiplier; 2] = [QuantizedMultiplier::ONE; 2];
+/// let layer = DenseI8::new(&W, &B, &M, -1, 0).unwrap();
+/// let mut y = [0i8; 2];
+/// layer.forward::<Direct>(&[0, 0, 0], &mut y); // x − zp = 1 everywhere
+/// assert_eq!(y, [11, -1]);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct DenseI8<'w, const IN: usize, const OUT: usize> {
+    weights: &'w [[i8; IN]; OUT],
+    bias: &'w [i32; OUT],
+    multipliers: &'w [QuantizedMultiplier; OUT],
+    input_zero_point: i8,
+    output_zero_point: i8,
+    range: ActivationRange,
+    rounding: Rounding,
+}
+
+impl<'w, const IN: usize, const OUT: usize> DenseI8<'w, IN, OUT> {
+    /// A layer without fused activation and with TFLite's default double rounding.
+    ///
+    /// # Errors
+    /// [`Error::AccumulatorOverflow`](crate::Error::AccumulatorOverflow) unless
+    /// `IN · 255 · 128 + max|bias| ≤ i32::MAX`.
+    pub const fn new(
+        weights: &'w [[i8; IN]; OUT],
+        bias: &'w [i32; OUT],
+        multipliers: &'w [QuantizedMultiplier; OUT],
+        input_zero_point: i8,
+        output_zero_point: i8,
+    ) -> Result<Self, crate::Error> {
+        match check_accumulator(IN, max_abs_bias(bias)) {
+            Ok(()) => Ok(DenseI8 {
+                weights,
+                bias,
+                multipliers,
+                input_zero_point,
+                output_zero_point,
+                range: ActivationRange::none(),
+                rounding: Rounding::Double,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The same layer with a fused activation.
+    pub const fn with_range(mut self, range: ActivationRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// The same layer with another requantization rounding.
+    pub const fn with_rounding(mut self, rounding: Rounding) -> Self {
+        self.rounding = rounding;
+        self
+    }
+
+    /// The layer's parameters as the runtime-shape kernels take them.
+    pub const fn params(&self) -> LayerParamsI8<'w> {
+        let bias: &'w [i32] = self.bias;
+        let multipliers: &'w [QuantizedMultiplier] = self.multipliers;
+        LayerParamsI8 {
+            input_zero_point: self.input_zero_point,
+            output_zero_point: self.output_zero_point,
+            multipliers,
+            bias: Some(bias),
+            range: self.range,
+            rounding: self.rounding,
+        }
+    }
+
+    /// Computes the layer with algorithm `A`. Fails to compile for an empty layer or
+    /// `IN · 255 · 128 > i32::MAX`.
+    pub fn forward<A: Algorithm>(&self, input: &[i8; IN], output: &mut [i8; OUT]) {
+        const {
+            assert!(IN > 0 && OUT > 0, "empty dense layer");
+            assert!(
+                matches!(check_accumulator(IN, 0), Ok(())),
+                "IN·255·128 exceeds i32::MAX: the int8 accumulator could overflow"
+            );
+        }
+        let r = A::dense_i8(input, self.weights.as_flattened(), &self.params(), output);
+        debug_assert!(r.is_ok(), "{r:?}");
+    }
 }

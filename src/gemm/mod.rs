@@ -11,6 +11,8 @@
 
 use wide::f32x8;
 
+pub(crate) mod i16;
+
 /// f32 lanes per SIMD vector.
 pub const F32_LANES: usize = 8;
 

@@ -8,6 +8,7 @@ pub mod simd;
 
 use crate::algorithm::Algorithm;
 use crate::geometry::{AvgPoolDivisor, Padding, Pool2dGeometry, output_size_or_max};
+use crate::quant::ActivationRange;
 use crate::tensor::{Tensor, flat, flat_mut};
 
 /// A pooling window of `KH × KW` with strides `SH`, `SW` and padding `PT`, `PB`, `PL`, `PR`.
@@ -123,4 +124,78 @@ pub fn global_avg_pool<const H: usize, const W: usize, const C: usize>(
     const { assert!(H > 0 && W > 0 && C > 0, "empty tensor") }
     let r = reference::global_avg_pool_f32(flat(input), output);
     debug_assert!(r.is_ok(), "{r:?}");
+}
+
+impl<
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PT: usize,
+    const PB: usize,
+    const PL: usize,
+    const PR: usize,
+> Pool2d<KH, KW, SH, SW, PT, PB, PL, PR>
+{
+    /// int8 max pooling with algorithm `A`, clamped to the fused activation `range` (input and
+    /// output share scale and zero point). Fails to compile on a wrong output size.
+    ///
+    /// ```
+    /// use tinyconv::{Pool2d, Direct, quant::ActivationRange};
+    /// let x = [[[-5i8], [1]], [[7], [3]]];
+    /// let mut y = [[[0i8; 1]; 1]; 1];
+    /// Pool2d::<2, 2, 2, 2>::max_i8::<Direct, 2, 2, 1, 1, 1>(ActivationRange::none(), &x, &mut y);
+    /// assert_eq!(y, [[[7]]]);
+    /// ```
+    pub fn max_i8<
+        A: Algorithm,
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const OH: usize,
+        const OW: usize,
+    >(
+        range: ActivationRange,
+        input: &Tensor<i8, H, W, C>,
+        output: &mut Tensor<i8, OH, OW, C>,
+    ) {
+        const { Self::check::<H, W, OH, OW>() }
+        let r = A::max_pool2d_i8(
+            &Self::geometry(H, W, C),
+            range,
+            flat(input),
+            flat_mut(output),
+        );
+        debug_assert!(r.is_ok(), "{r:?}");
+    }
+
+    /// int8 average pooling with algorithm `A`, TFLite's rounding (`(sum ± n/2) / n`, padded
+    /// cells not counted), clamped to `range`. Fails to compile on a wrong output size.
+    pub fn avg_i8<
+        A: Algorithm,
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const OH: usize,
+        const OW: usize,
+    >(
+        range: ActivationRange,
+        input: &Tensor<i8, H, W, C>,
+        output: &mut Tensor<i8, OH, OW, C>,
+    ) {
+        const {
+            Self::check::<H, W, OH, OW>();
+            assert!(
+                KH * KW <= reference::MAX_POOL_CELLS_I8,
+                "window too large for the i32 sum"
+            );
+        }
+        let r = A::avg_pool2d_i8(
+            &Self::geometry(H, W, C),
+            range,
+            flat(input),
+            flat_mut(output),
+        );
+        debug_assert!(r.is_ok(), "{r:?}");
+    }
 }

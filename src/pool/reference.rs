@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::geometry::{AvgPoolDivisor, Pool2dGeometry};
+use crate::quant::ActivationRange;
 
 /// Max pooling over any ordered type: `out[y][x][c] = max over the window cells inside the image`
 /// (padded cells never win). Channels never mix.
@@ -102,4 +103,85 @@ pub fn global_avg_pool_f32(input: &[f32], output: &mut [f32]) -> Result<(), Erro
         *o = sum / pixels as f32;
     }
     Ok(())
+}
+
+/// int8 max pooling as TFLite's `reference_integer_ops::MaxPool`: the maximum of the window
+/// cells inside the image (input and output share scale and zero point), clamped to the fused
+/// activation `range`. Built on the generic [`max_pool2d`].
+///
+/// ```
+/// use tinyconv::{Pool2dGeometry, pool::reference, quant::ActivationRange};
+/// let g = Pool2dGeometry::new([2, 2, 1], [2, 2]);
+/// let mut y = [0i8; 1];
+/// reference::max_pool2d_i8(&g, ActivationRange::new(-128, 5).unwrap(), &[-7, 3, 9, 1], &mut y).unwrap();
+/// assert_eq!(y, [5]);
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+pub fn max_pool2d_i8(
+    g: &Pool2dGeometry,
+    range: ActivationRange,
+    input: &[i8],
+    output: &mut [i8],
+) -> Result<(), Error> {
+    max_pool2d(g, input, output)?;
+    for y in output.iter_mut() {
+        *y = range.clamp(i32::from(*y));
+    }
+    Ok(())
+}
+
+/// The most window cells an int8 average pool accepts: the sum `± cells · 128` and the rounding
+/// term `cells / 2` must fit `i32`.
+pub const MAX_POOL_CELLS_I8: usize = 1 << 23;
+
+/// int8 average pooling as TFLite's `reference_integer_ops::AveragePool`: the `i32` sum of
+/// the `n` window cells inside the image (padding is not counted), divided with rounding half
+/// away from zero — `(sum + n/2) / n` for `sum > 0`, else `(sum − n/2) / n`, truncating
+/// division — then clamped to `range`. Input and output share scale and zero point.
+///
+/// ```
+/// use tinyconv::{Pool2dGeometry, pool::reference, quant::ActivationRange};
+/// let g = Pool2dGeometry::new([2, 2, 1], [2, 2]);
+/// let mut y = [0i8; 1];
+/// // (−7 + 3 + 9 + 1) / 4 = 1.5 → 2; (−7 − 3 − 9 − 1) / 4 = −5
+/// reference::avg_pool2d_i8(&g, ActivationRange::none(), &[-7, 3, 9, 1], &mut y).unwrap();
+/// assert_eq!(y, [2]);
+/// reference::avg_pool2d_i8(&g, ActivationRange::none(), &[-7, -3, -9, -1], &mut y).unwrap();
+/// assert_eq!(y, [-5]);
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidGeometry`], [`Error::LengthMismatch`], or [`Error::AccumulatorOverflow`]
+/// for a window of more than [`MAX_POOL_CELLS_I8`] cells.
+pub fn avg_pool2d_i8(
+    g: &Pool2dGeometry,
+    range: ActivationRange,
+    input: &[i8],
+    output: &mut [i8],
+) -> Result<(), Error> {
+    g.check(input.len(), output.len())?;
+    check_cells_i8(g)?;
+    pool_with(g, input, output, |window| {
+        let (sum, n) = window.fold((0i32, 0i32), |(s, n), v| (s + i32::from(v), n + 1));
+        range.clamp(rounded_div(sum, n))
+    })
+}
+
+/// TFLite's rounding division of a pooled sum by the cell count `n > 0`.
+#[inline(always)]
+pub(crate) fn rounded_div(sum: i32, n: i32) -> i32 {
+    if sum > 0 {
+        (sum + n / 2) / n
+    } else {
+        (sum - n / 2) / n
+    }
+}
+
+pub(crate) fn check_cells_i8(g: &Pool2dGeometry) -> Result<(), Error> {
+    match g.kernel_h.checked_mul(g.kernel_w) {
+        Some(n) if n <= MAX_POOL_CELLS_I8 => Ok(()),
+        _ => Err(Error::AccumulatorOverflow),
+    }
 }

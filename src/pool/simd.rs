@@ -90,3 +90,104 @@ fn reduce_windows(
     }
     Ok(())
 }
+
+// ---- int8 ------------------------------------------------------------------------------------
+
+use wide::{i8x16, i16x16};
+
+use super::reference::{check_cells_i8, rounded_div};
+use crate::quant::ActivationRange;
+
+/// Loads up to 16 channels, filling missing lanes with `fill`.
+#[inline(always)]
+fn load_i8(cell: &[i8], fill: i8) -> i8x16 {
+    match <&[i8; 16]>::try_from(cell) {
+        Ok(v) => i8x16::from(*v),
+        Err(_) => {
+            let mut v = [fill; 16];
+            v[..cell.len()].copy_from_slice(cell);
+            i8x16::from(v)
+        }
+    }
+}
+
+/// int8 max pooling, 16 channels per `i8x16` max, same meaning as
+/// [`reference::max_pool2d_i8`](super::reference::max_pool2d_i8) (bit-exact).
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+pub fn max_pool2d_i8(
+    g: &Pool2dGeometry,
+    range: ActivationRange,
+    input: &[i8],
+    output: &mut [i8],
+) -> Result<(), Error> {
+    let d = g.check(input.len(), output.len())?;
+    let c = g.channels;
+    let (lo, hi) = (i8x16::splat(range.min()), i8x16::splat(range.max()));
+    for oy in 0..d.out_h {
+        let (y0, y1) = g.rows(oy);
+        for ox in 0..d.out_w {
+            let (x0, x1) = g.cols(ox);
+            let out = &mut output[(oy * d.out_w + ox) * c..][..c];
+            for (c0, dst) in (0..c).step_by(16).zip(out.chunks_mut(16)) {
+                let lanes = dst.len();
+                let mut acc = i8x16::splat(i8::MIN);
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let cell = &input[(y * g.in_w + x) * c + c0..][..lanes];
+                        acc = acc.max(load_i8(cell, i8::MIN));
+                    }
+                }
+                let r = acc.max(lo).min(hi).to_array();
+                dst.copy_from_slice(&r[..lanes]);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// int8 average pooling, same meaning as
+/// [`reference::avg_pool2d_i8`](super::reference::avg_pool2d_i8) (bit-exact): window sums of 16
+/// channels at a time in `i16x16` lanes (exact for windows of up to 256 cells:
+/// `256 · 128 = 2^15`), then TFLite's rounding division per channel. Windows of more than 256
+/// cells sum in `i32`, one channel at a time.
+///
+/// # Errors
+/// [`Error::InvalidGeometry`], [`Error::LengthMismatch`], or [`Error::AccumulatorOverflow`]
+/// as the reference.
+pub fn avg_pool2d_i8(
+    g: &Pool2dGeometry,
+    range: ActivationRange,
+    input: &[i8],
+    output: &mut [i8],
+) -> Result<(), Error> {
+    let d = g.check(input.len(), output.len())?;
+    check_cells_i8(g)?;
+    if g.kernel_h * g.kernel_w > 256 {
+        return super::reference::avg_pool2d_i8(g, range, input, output);
+    }
+    let c = g.channels;
+    for oy in 0..d.out_h {
+        let (y0, y1) = g.rows(oy);
+        for ox in 0..d.out_w {
+            let (x0, x1) = g.cols(ox);
+            let n = ((y1 - y0) * (x1 - x0)) as i32;
+            let out = &mut output[(oy * d.out_w + ox) * c..][..c];
+            for (c0, dst) in (0..c).step_by(16).zip(out.chunks_mut(16)) {
+                let lanes = dst.len();
+                let mut acc = i16x16::ZERO;
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let cell = &input[(y * g.in_w + x) * c + c0..][..lanes];
+                        acc += i16x16::from_i8x16(load_i8(cell, 0));
+                    }
+                }
+                for (o, &s) in dst.iter_mut().zip(acc.as_array()) {
+                    *o = range.clamp(rounded_div(i32::from(s), n));
+                }
+            }
+        }
+    }
+    Ok(())
+}

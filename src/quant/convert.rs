@@ -42,6 +42,7 @@ pub(super) const fn round_to_i32(x: f32) -> i32 {
 /// # Ok::<(), tinyconv::quant::QuantError>(())
 /// ```
 #[inline]
+#[must_use]
 pub const fn quantize(x: f32, p: QuantParams) -> i8 {
     let q = round_to_i32(x / p.scale()).saturating_add(p.zero_point() as i32);
     if q < i8::MIN as i32 {
@@ -69,6 +70,7 @@ pub const fn quantize(x: f32, p: QuantParams) -> i8 {
 /// # Ok::<(), tinyconv::quant::QuantError>(())
 /// ```
 #[inline]
+#[must_use]
 pub const fn dequantize(q: i8, p: QuantParams) -> f32 {
     p.scale() * (q as i32 - p.zero_point() as i32) as f32
 }

@@ -37,6 +37,7 @@ pub const TANH_OUTPUT_PARAMS: QuantParams = match QuantParams::new(1.0 / 128.0, 
 /// assert_eq!((table_index(-128), table_index(0), table_index(127)), (0, 128, 255));
 /// ```
 #[inline]
+#[must_use]
 pub const fn table_index(q: i8) -> usize {
     (q as u8 ^ 0x80) as usize
 }
@@ -52,6 +53,7 @@ pub const fn table_index(q: i8) -> usize {
 /// # Ok::<(), tinyconv::quant::QuantError>(())
 /// ```
 #[inline]
+#[must_use]
 pub const fn lookup(table: &[i8; 256], q: i8) -> i8 {
     table[table_index(q)]
 }
@@ -99,13 +101,13 @@ pub fn build_table(input: QuantParams, output: QuantParams, f: impl Fn(f32) -> f
 /// # Relation to TFLite and TFLite Micro
 ///
 /// - **TFLite** (`tensorflow/lite`): the int8 LOGISTIC and TANH kernels — both the reference
-///   registration and the default optimized one — build exactly such a table in `Prepare`
+///   registration and the default optimized one — build a 256-entry table in `Prepare`
 ///   (`LUTPopulate<int8_t>` in `kernels/internal/common.h`, formerly `PopulateLookupTable` in
 ///   `activations.cc`), in `f32`: `x = input_scale · (q − zp_in)`,
 ///   `y = 1 / (1 + expf(−x))` or `tanhf(x)`, `round(y · (1 / output_scale)) + zp_out`, clamped.
 ///   [`build_table`] performs the same `f32` operations in the same order, so the tables agree
-///   entry for entry, except where the C library's `expf`/`tanhf` and Rust's `libm` differ in
-///   the last ulp at an entry that lies within about `1e-5` of a rounding tie. Only the
+///   entry for entry, except where the C library's `expf`/`tanhf` and the `libm` crate's
+///   differ in the last ulp at an entry that lies within about `1e-5` of a rounding tie. Only the
 ///   non-default `kFixedPointOptimized` registration computes in fixed point. (TFLite stores
 ///   its table in `q as u8` order; the order here is `q + 128`, see [`table_index`].)
 /// - **TFLite Micro**: int8 LOGISTIC and TANH call `reference_integer_ops::Logistic` / `Tanh`,
@@ -148,6 +150,7 @@ pub fn build_table(input: QuantParams, output: QuantParams, f: impl Fn(f32) -> f
 /// assert_eq!(lookup(&table, 16), 59);
 /// # Ok::<(), tinyconv::quant::QuantError>(())
 /// ```
+#[must_use]
 pub fn sigmoid_table(input: QuantParams, output: QuantParams) -> [i8; 256] {
     build_table(input, output, |x| 1.0 / (1.0 + Float::exp(-x)))
 }

@@ -27,11 +27,13 @@
 //! Nothing here allocates or panics; every fallible constructor returns a [`QuantError`].
 
 mod convert;
+mod layer;
 mod lut;
 mod params;
 mod requantize;
 
 pub use convert::{dequantize, dequantize_slice, quantize, quantize_slice};
+pub use layer::{LayerParamsI8, MAX_ABS_PRODUCT, check_accumulator, max_abs_bias};
 pub use lut::{
     SIGMOID_OUTPUT_PARAMS, TANH_OUTPUT_PARAMS, apply_table, apply_table_in_place, build_table,
     lookup, sigmoid_table, table_index, tanh_table,

@@ -78,12 +78,14 @@ impl QuantParams {
 
     /// The scale: finite, `> 0`.
     #[inline]
+    #[must_use]
     pub const fn scale(self) -> f32 {
         self.scale
     }
 
     /// The zero point, in `[-128, 127]`.
     #[inline]
+    #[must_use]
     pub const fn zero_point(self) -> i8 {
         self.zero_point
     }
@@ -180,12 +182,14 @@ impl<const C: usize> PerChannelScales<C> {
 
     /// All scales, by output channel.
     #[inline]
+    #[must_use]
     pub const fn as_array(&self) -> &[f32; C] {
         &self.scales
     }
 
     /// The scale of output channel `channel`, or `None` if `channel >= C`.
     #[inline]
+    #[must_use]
     pub const fn get(&self, channel: usize) -> Option<f32> {
         if channel < C {
             Some(self.scales[channel])
@@ -197,6 +201,7 @@ impl<const C: usize> PerChannelScales<C> {
     /// The bias scale of output channel `channel`: `input.scale() · scale[channel]`
     /// (see [`bias_scale`]), or `None` if `channel >= C`.
     #[inline]
+    #[must_use]
     pub const fn bias_scale(&self, input: QuantParams, channel: usize) -> Option<f32> {
         match self.get(channel) {
             Some(weight_scale) => Some(bias_scale(input.scale(), weight_scale)),
@@ -239,6 +244,7 @@ impl<const C: usize> PerChannelScales<C> {
 /// assert_eq!(bias_scale(0.5, 0.25), 0.125);
 /// ```
 #[inline]
+#[must_use]
 pub const fn bias_scale(input_scale: f32, weight_scale: f32) -> f32 {
     input_scale * weight_scale
 }
@@ -410,6 +416,7 @@ impl ActivationRange {
 
     /// No fused activation: the whole `i8` range `[-128, 127]`.
     #[inline]
+    #[must_use]
     pub const fn none() -> Self {
         Self {
             min: i8::MIN,
@@ -419,6 +426,7 @@ impl ActivationRange {
 
     /// Fused ReLU: `[max(-128, zp + round(0 / scale)), 127] = [zp, 127]`.
     #[inline]
+    #[must_use]
     pub const fn relu(output: QuantParams) -> Self {
         Self {
             min: quantize_bound(0.0, output),
@@ -431,6 +439,7 @@ impl ActivationRange {
     /// TFLite (recent versions) fails when `round(6 / scale)` exceeds `i32`; this saturates,
     /// which gives the same `max = 127` the bound would clamp to anyway.
     #[inline]
+    #[must_use]
     pub const fn relu6(output: QuantParams) -> Self {
         Self {
             min: quantize_bound(0.0, output),
@@ -440,6 +449,7 @@ impl ActivationRange {
 
     /// Fused ReLU_N1_TO_1: `[max(-128, zp + round(-1 / scale)), min(127, zp + round(1 / scale))]`.
     #[inline]
+    #[must_use]
     pub const fn relu_n1_to_1(output: QuantParams) -> Self {
         Self {
             min: quantize_bound(-1.0, output),
@@ -449,18 +459,21 @@ impl ActivationRange {
 
     /// The lower bound.
     #[inline]
+    #[must_use]
     pub const fn min(self) -> i8 {
         self.min
     }
 
     /// The upper bound.
     #[inline]
+    #[must_use]
     pub const fn max(self) -> i8 {
         self.max
     }
 
     /// `clamp(value, min, max)` as `i8`.
     #[inline]
+    #[must_use]
     pub const fn clamp(self, value: i32) -> i8 {
         if value < self.min as i32 {
             self.min

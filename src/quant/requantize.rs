@@ -4,8 +4,9 @@
 //! significand `multiplier ∈ [2^30, 2^31)` and an integer `shift`, and applied to an `i32`
 //! accumulator with integer operations only. The rounding steps are those of gemmlowp's
 //! `SaturatingRoundingDoublingHighMul` and `RoundingDivideByPOT`, so results are bit-exact with
-//! TFLite's reference kernels (default build: double rounding; `TFLITE_SINGLE_ROUNDING` build:
-//! [`Rounding::Single`]).
+//! TFLite's reference kernels (default build: [`Rounding::Double`]; `TFLITE_SINGLE_ROUNDING`
+//! build: [`Rounding::Single`]) wherever TFLite's own arithmetic does not overflow; where it
+//! does (undefined behaviour in C++), this module saturates.
 
 use super::QuantError;
 use super::params::ActivationRange;
@@ -21,7 +22,8 @@ use super::params::ActivationRange;
 ///
 /// which is exactly the domain TFLite's double- and single-rounding
 /// `MultiplyByQuantizedMultiplier` accept; [`multiply_by_quantized_multiplier`] is
-/// panic-free for every value of this type. Representable reals: `0` and `[2^-32, 2^30)`.
+/// panic-free for every value of this type. [`quantize_multiplier`] produces `0` and reals
+/// in `[2^-32, 2^30)`.
 ///
 /// # Example
 /// ```
@@ -89,12 +91,14 @@ impl QuantizedMultiplier {
 
     /// The Q0.31 significand, in `[0, i32::MAX]`.
     #[inline]
+    #[must_use]
     pub const fn multiplier(self) -> i32 {
         self.multiplier
     }
 
     /// The power-of-two exponent, in `[-31, 30]` (positive: left shift).
     #[inline]
+    #[must_use]
     pub const fn shift(self) -> i32 {
         self.shift
     }
@@ -109,6 +113,7 @@ impl QuantizedMultiplier {
     /// assert_eq!(QuantizedMultiplier::new(3 << 29, -2)?.to_f64(), 0.75 / 4.0);
     /// # Ok::<(), tinyconv::quant::QuantError>(())
     /// ```
+    #[must_use]
     pub const fn to_f64(self) -> f64 {
         // shift − 31 ∈ [-62, -1]: 2^(shift − 31) is a normal f64, built from its exponent bits.
         let exponent = self.shift - 31 + 1023;
@@ -237,6 +242,7 @@ pub const fn quantize_multiplier(real: f64) -> Result<QuantizedMultiplier, Quant
 /// assert_eq!(srdhm(i32::MIN, i32::MIN), i32::MAX);
 /// ```
 #[inline]
+#[must_use]
 pub const fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
@@ -264,6 +270,7 @@ pub const fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
 /// assert_eq!(rounding_divide_by_pot(-7, 2), -2); // −1.75 → −2
 /// ```
 #[inline]
+#[must_use]
 pub const fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
     if exponent <= 0 {
         return x;
@@ -285,20 +292,29 @@ pub const fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
 }
 
 /// `x · 2^left`, saturated to `i32`. Total for all inputs (`left` is `[0, 30]` in use).
+/// Compares against `i32::MAX >> left` instead of `saturating_mul`, which costs a 64-bit
+/// multiply on Cortex-M0.
 #[inline]
 const fn saturating_shift_left(x: i32, left: i32) -> i32 {
     if left <= 0 {
-        x
-    } else if left >= 31 {
-        if x > 0 {
+        return x;
+    }
+    if left >= 31 {
+        return if x > 0 {
             i32::MAX
         } else if x < 0 {
             i32::MIN
         } else {
             0
-        }
+        };
+    }
+    let limit = i32::MAX >> left; // 2^(31 − left) − 1; !limit = i32::MIN >> left
+    if x > limit {
+        i32::MAX
+    } else if x < !limit {
+        i32::MIN
     } else {
-        x.saturating_mul(1 << left)
+        x << left
     }
 }
 
@@ -334,6 +350,7 @@ const fn saturating_shift_left(x: i32, left: i32) -> i32 {
 /// # Ok::<(), tinyconv::quant::QuantError>(())
 /// ```
 #[inline]
+#[must_use]
 pub const fn multiply_by_quantized_multiplier(x: i32, m: QuantizedMultiplier) -> i32 {
     let left = if m.shift > 0 { m.shift } else { 0 };
     let right = if m.shift > 0 {
@@ -370,6 +387,7 @@ pub const fn multiply_by_quantized_multiplier(x: i32, m: QuantizedMultiplier) ->
 /// # Ok::<(), tinyconv::quant::QuantError>(())
 /// ```
 #[inline]
+#[must_use]
 pub const fn multiply_by_quantized_multiplier_single_rounding(
     x: i32,
     m: QuantizedMultiplier,
@@ -401,6 +419,7 @@ pub const fn multiply_by_quantized_multiplier_single_rounding(
 /// # Ok::<(), tinyconv::quant::QuantError>(())
 /// ```
 #[inline]
+#[must_use]
 pub const fn multiply_by_quantized_multiplier_with(
     x: i32,
     m: QuantizedMultiplier,
@@ -433,6 +452,7 @@ pub const fn multiply_by_quantized_multiplier_with(
 /// # Ok::<(), tinyconv::quant::QuantError>(())
 /// ```
 #[inline]
+#[must_use]
 pub const fn requantize_to_i8(
     acc: i32,
     m: QuantizedMultiplier,
@@ -682,6 +702,33 @@ mod tests {
         assert_eq!(rdbp(i32::MIN, 33), 0); // −0.25 → 0
         assert_eq!(rdbp(i32::MIN, i32::MAX), 0);
         assert_eq!(rdbp(i32::MAX, i32::MIN), i32::MAX);
+    }
+
+    #[test]
+    fn saturating_shift_left_edges() {
+        // 2^30 − 1 is the largest x with x · 2 in range; 2^30 · 2 = 2^31 saturates.
+        assert_eq!(saturating_shift_left((1 << 30) - 1, 1), i32::MAX - 1);
+        assert_eq!(saturating_shift_left(1 << 30, 1), i32::MAX);
+        // −2^30 · 2 = −2^31 fits exactly; one less saturates.
+        assert_eq!(saturating_shift_left(-(1 << 30), 1), i32::MIN);
+        assert_eq!(saturating_shift_left(-(1 << 30) - 1, 1), i32::MIN);
+        assert_eq!(saturating_shift_left(-1, 30), -(1 << 30));
+        assert_eq!(saturating_shift_left(-2, 30), i32::MIN);
+        assert_eq!(saturating_shift_left(-3, 30), i32::MIN);
+        assert_eq!(saturating_shift_left(1, 30), 1 << 30);
+        assert_eq!(saturating_shift_left(2, 30), i32::MAX);
+        assert_eq!(saturating_shift_left(7, 0), 7);
+        assert_eq!(saturating_shift_left(7, -5), 7);
+        assert_eq!(saturating_shift_left(1, 31), i32::MAX);
+        assert_eq!(saturating_shift_left(0, i32::MAX), 0);
+        assert_eq!(saturating_shift_left(-1, i32::MAX), i32::MIN);
+        for left in 0..=30 {
+            for x in [i32::MIN, -65_537, -3, -1, 0, 1, 5, 70_000, i32::MAX] {
+                let exact = i64::from(x) << left;
+                let expected = exact.clamp(i32::MIN.into(), i32::MAX.into()) as i32;
+                assert_eq!(saturating_shift_left(x, left), expected, "{x} << {left}");
+            }
+        }
     }
 
     // ---- multiply_by_quantized_multiplier ------------------------------------------------

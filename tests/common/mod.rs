@@ -2,6 +2,8 @@
 //! tests: a new algorithm gets the whole suite by being listed here once.
 #![allow(dead_code)]
 
+pub mod int8;
+
 use tinyconv::conv::{direct, im2col, reference};
 use tinyconv::{Activation, Conv2dGeometry, ConvStats};
 
