@@ -1,71 +1,384 @@
-//! TEMPORARY stand-in workload: proves the toolchain end to end (build, QEMU, semihosting,
-//! SysTick instruction counts, stack painting) until the LeNet-5 models land.
+//! LeNet-5 on a microcontroller: classifies the embedded Fashion-MNIST test images with every
+//! enabled configuration (model × precision × algorithm), prints one line per image and a
+//! summary, and exits with status 0 only if every result equals the host's
+//! (`expected.rs`): int8 logits bit for bit, f32 predictions exactly and f32 logits within
+//! [`F32_TOLERANCE`].
+//!
+//! Per inference it measures the instructions executed (SysTick under QEMU's `-icount`, or
+//! `minstret` on RISC-V) and the peak stack (stack painting). The model lives on the stack of
+//! the function that runs it, so the peak stack includes its activation buffers: static RAM
+//! (`.data` + `.bss`) plus the peak stack is all the RAM the firmware uses.
+//!
+//! Cargo features choose what is built (all by default): `modern`, `classic`; `i8`, `f32`;
+//! `reference`, `im2col`, `direct`. `f32` is left out on the micro:bit: its weights (2 × 241 KiB)
+//! do not fit in 256 KiB of flash, and the Cortex-M0 has no FPU.
 #![no_std]
 #![no_main]
 
+#[rustfmt::skip]
+mod expected;
 mod sys;
 
 #[cfg(target_arch = "arm")]
 use panic_semihosting as _;
 
+use core::hint::black_box;
+
 use sys::println;
-use tinyconv::{Activation, Conv2d, Direct, Im2col, Reference, Tensor};
+#[allow(unused_imports)]
+use tinyconv::models::lenet5::{self, CLASSES, Lenet5F32, Lenet5I8, SIDE};
+#[allow(unused_imports)]
+use tinyconv::{Algorithm, Direct, Im2col, Reference};
 
-static W: [[[[f32; 1]; 5]; 5]; 6] = {
-    let mut w = [[[[0.0f32; 1]; 5]; 5]; 6];
-    let mut o = 0;
-    while o < 6 {
-        let mut i = 0;
-        while i < 5 {
-            let mut j = 0;
-            while j < 5 {
-                w[o][i][j][0] = ((o * 7 + i * 3 + j) % 11) as f32 / 11.0 - 0.5;
-                j += 1;
-            }
-            i += 1;
-        }
-        o += 1;
+/// Whether f32 configurations are built on this board.
+const F32_BUILT: bool = cfg!(all(feature = "f32", not(board = "microbit")));
+
+/// im2col's scratch in elements (`i16` for int8, `f32` for f32 layers). The crate's default
+/// (4096) is fine with 4 MiB of RAM; on 16 KiB boards two conv2 patches (2 × 150) keep int8
+/// scratch at 600 bytes.
+#[cfg(board = "mps2-an386")]
+const IM2COL_SCRATCH: usize = 4096;
+#[cfg(not(board = "mps2-an386"))]
+const IM2COL_SCRATCH: usize = 300;
+#[allow(dead_code)]
+type Im2colFw = Im2col<IM2COL_SCRATCH>;
+
+/// Largest difference allowed between a device f32 logit and the host's reference one,
+/// relative to `1 + max |host logit|` (summation order and fused multiply-add differ).
+const F32_TOLERANCE: f32 = 1e-4;
+
+/// Images in flash: `expected::IMAGES` 8-bit 28×28 images, row-major.
+static IMAGES: [[u8; SIDE * SIDE]; expected::IMAGES] =
+    to_images(include_bytes!("../data/images.bin"));
+
+const fn to_images(bytes: &[u8]) -> [[u8; SIDE * SIDE]; expected::IMAGES] {
+    assert!(
+        bytes.len() == expected::IMAGES * SIDE * SIDE,
+        "images.bin has the wrong length"
+    );
+    let mut out = [[0u8; SIDE * SIDE]; expected::IMAGES];
+    let mut i = 0;
+    while i < bytes.len() {
+        out[i / (SIDE * SIDE)][i % (SIDE * SIDE)] = bytes[i];
+        i += 1;
     }
-    w
-};
-static B: [f32; 6] = [0.1, -0.1, 0.2, -0.2, 0.0, 0.05];
+    out
+}
 
-fn run<A: tinyconv::Algorithm>(x: &Tensor<f32, 28, 28, 1>) -> f32 {
-    let conv: Conv2d<1, 6, 5, 5, 2, 2, 2, 1, 2, 1> =
-        Conv2d::new(&W, &B).with_activation(Activation::Relu);
-    let mut y: Tensor<f32, 14, 14, 6> = [[[0.0; 6]; 14]; 14];
-    let floor = sys::paint_stack();
+const CLASS_NAMES: [&str; CLASSES] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// What one inference gave and cost.
+#[derive(Clone, Copy)]
+struct Outcome {
+    /// Predicted class.
+    class: usize,
+    /// The result equals the host's (int8: logits bit for bit; f32: class, logits within
+    /// tolerance).
+    matches: bool,
+    /// f32: largest relative logit difference from the host; int8: 0.
+    deviation: f32,
+    /// Instructions executed by the inference call.
+    instructions: u64,
+    /// Lowest address the stack reached (the model's buffers live in the stack).
+    low_water: usize,
+}
+
+/// One model × precision × algorithm.
+struct Config {
+    model: &'static str,
+    precision: &'static str,
+    algorithm: &'static str,
+    /// The model's `RAM_BYTES` (activation buffers and scratch).
+    ram_bytes: usize,
+    /// The model's `WEIGHT_BYTES`.
+    weight_bytes: usize,
+    run: fn(usize) -> Outcome,
+}
+
+/// Runs `infer` between the instruction-count markers; returns its result and the
+/// instructions it took. `infer` is not inlined, so that the measured region is exactly the
+/// call, and the caller's frame holds only the model.
+#[inline(always)]
+fn measure<R>(infer: impl FnOnce() -> R) -> (R, u64) {
     let t0 = sys::ticks();
     sys::bench_start();
-    conv.forward::<A, 28, 28, 14, 14>(core::hint::black_box(x), &mut y);
+    let r = call_not_inlined(infer);
     sys::bench_stop();
     let t1 = sys::ticks();
-    let low = sys::stack_low_water(floor);
-    let sum: f32 = y.iter().flatten().flatten().sum();
-    println!(
-        "{:>9}: checksum {:.4}, {} instructions, peak stack {} B",
-        A::NAME,
-        sum,
-        sys::ticks_to_instructions(t1 - t0),
-        sys::stack_peak(low)
-    );
-    sum
+    (black_box(r), sys::ticks_to_instructions(t1 - t0))
 }
+
+#[inline(never)]
+fn call_not_inlined<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// One int8 inference of image `i` by the `modern` (`MODERN`) or `classic` model with `A`.
+#[inline(never)]
+#[allow(dead_code)]
+fn run_i8<A: Algorithm, const MODERN: bool>(i: usize) -> Outcome {
+    let (weights, expected) = if MODERN {
+        (&lenet5::MODERN_I8, &expected::MODERN_I8_LOGITS[i])
+    } else {
+        (&lenet5::CLASSIC_I8, &expected::CLASSIC_I8_LOGITS[i])
+    };
+    let image = black_box(&IMAGES[i]);
+    let floor = sys::paint_stack();
+    // The model (its activation buffers) lives in this frame: it is counted in the stack.
+    let mut model = Lenet5I8::<A>::new(weights);
+    let (logits, instructions) = measure(|| model.logits_u8(image));
+    let low_water = sys::stack_low_water(floor);
+    Outcome {
+        class: tinyconv::argmax_i8(&logits).unwrap_or(CLASSES),
+        matches: logits == *expected,
+        deviation: 0.0,
+        instructions,
+        low_water,
+    }
+}
+
+/// One f32 inference of image `i` by the `modern` (`MODERN`) or `classic` model with `A`.
+#[inline(never)]
+#[allow(dead_code)]
+fn run_f32<A: Algorithm, const MODERN: bool>(i: usize) -> Outcome {
+    let (weights, expected) = if MODERN {
+        (&lenet5::MODERN_F32, &expected::MODERN_F32_LOGITS[i])
+    } else {
+        (&lenet5::CLASSIC_F32, &expected::CLASSIC_F32_LOGITS[i])
+    };
+    let floor = sys::paint_stack();
+    let image = lenet5::image_from_u8(black_box(&IMAGES[i]));
+    let mut model = Lenet5F32::<A>::new(weights);
+    let (logits, instructions) = measure(|| model.logits(&image));
+    let low_water = sys::stack_low_water(floor);
+    let Ok(logits) = logits else {
+        return Outcome {
+            class: CLASSES,
+            matches: false,
+            deviation: f32::INFINITY,
+            instructions,
+            low_water,
+        };
+    };
+    let class = tinyconv::argmax(&logits).unwrap_or(CLASSES);
+    let scale = 1.0 + expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let deviation = logits
+        .iter()
+        .zip(expected)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs() / scale));
+    Outcome {
+        class,
+        matches: Some(class) == tinyconv::argmax(expected).ok() && deviation <= F32_TOLERANCE,
+        deviation,
+        instructions,
+        low_water,
+    }
+}
+
+macro_rules! config {
+    ($run:ident, $model:literal, $modern:literal, $precision:literal, $alg:ty) => {
+        Config {
+            model: $model,
+            precision: $precision,
+            algorithm: <$alg as Algorithm>::NAME,
+            ram_bytes: config!(@ram $run, $alg),
+            weight_bytes: config!(@weights $run, $alg),
+            run: $run::<$alg, $modern>,
+        }
+    };
+    (@ram run_i8, $alg:ty) => { Lenet5I8::<$alg>::RAM_BYTES };
+    (@ram run_f32, $alg:ty) => { Lenet5F32::<$alg>::RAM_BYTES };
+    (@weights run_i8, $alg:ty) => { Lenet5I8::<$alg>::WEIGHT_BYTES };
+    (@weights run_f32, $alg:ty) => { Lenet5F32::<$alg>::WEIGHT_BYTES };
+}
+
+/// Every configuration the features enable, in table order.
+static CONFIGS: &[Config] = &[
+    #[cfg(all(feature = "modern", feature = "i8", feature = "reference"))]
+    config!(run_i8, "modern", true, "i8", Reference),
+    #[cfg(all(feature = "modern", feature = "i8", feature = "im2col"))]
+    config!(run_i8, "modern", true, "i8", Im2colFw),
+    #[cfg(all(feature = "modern", feature = "i8", feature = "direct"))]
+    config!(run_i8, "modern", true, "i8", Direct),
+    #[cfg(all(feature = "classic", feature = "i8", feature = "reference"))]
+    config!(run_i8, "classic", false, "i8", Reference),
+    #[cfg(all(feature = "classic", feature = "i8", feature = "im2col"))]
+    config!(run_i8, "classic", false, "i8", Im2colFw),
+    #[cfg(all(feature = "classic", feature = "i8", feature = "direct"))]
+    config!(run_i8, "classic", false, "i8", Direct),
+    #[cfg(all(
+        feature = "modern",
+        feature = "f32",
+        feature = "reference",
+        not(board = "microbit")
+    ))]
+    config!(run_f32, "modern", true, "f32", Reference),
+    #[cfg(all(
+        feature = "modern",
+        feature = "f32",
+        feature = "im2col",
+        not(board = "microbit")
+    ))]
+    config!(run_f32, "modern", true, "f32", Im2colFw),
+    #[cfg(all(
+        feature = "modern",
+        feature = "f32",
+        feature = "direct",
+        not(board = "microbit")
+    ))]
+    config!(run_f32, "modern", true, "f32", Direct),
+    #[cfg(all(
+        feature = "classic",
+        feature = "f32",
+        feature = "reference",
+        not(board = "microbit")
+    ))]
+    config!(run_f32, "classic", false, "f32", Reference),
+    #[cfg(all(
+        feature = "classic",
+        feature = "f32",
+        feature = "im2col",
+        not(board = "microbit")
+    ))]
+    config!(run_f32, "classic", false, "f32", Im2colFw),
+    #[cfg(all(
+        feature = "classic",
+        feature = "f32",
+        feature = "direct",
+        not(board = "microbit")
+    ))]
+    config!(run_f32, "classic", false, "f32", Direct),
+];
+
+/// Running totals of one configuration.
+#[derive(Clone, Copy)]
+struct Totals {
+    matched: u32,
+    correct: u32,
+    insns_min: u64,
+    insns_max: u64,
+    insns_sum: u64,
+    /// Peak stack of the inference: from the stack pointer where `main` calls it (model,
+    /// temporaries and kernels).
+    inference_stack_max: usize,
+    /// Peak stack of the whole firmware (reset handler, `main` and its tables included).
+    stack_max: usize,
+    deviation_max: f32,
+}
+
+const MAX_CONFIGS: usize = 12;
 
 #[sys::entry]
 fn main() -> ! {
     sys::init();
-    println!("tinyconv firmware stand-in on {}", sys::BOARD);
-    let mut x: Tensor<f32, 28, 28, 1> = [[[0.0; 1]; 28]; 28];
-    for (r, row) in x.iter_mut().enumerate() {
-        for (c, px) in row.iter_mut().enumerate() {
-            px[0] = ((r * 28 + c) % 17) as f32 / 16.0;
+    let n = expected::IMAGES;
+    println!(
+        "tinyconv LeNet-5 firmware on {}: {} images, {} configurations{}",
+        sys::BOARD,
+        n,
+        CONFIGS.len(),
+        if F32_BUILT || !cfg!(feature = "f32") {
+            ""
+        } else {
+            " (f32 not built on this board)"
         }
+    );
+    if CONFIGS.is_empty() || CONFIGS.len() > MAX_CONFIGS {
+        println!("FAIL: no configuration enabled");
+        sys::exit(false);
     }
-    let a = run::<Reference>(&x);
-    let b = run::<Im2col<256>>(&x);
-    let c = run::<Direct>(&x);
-    let ok = (a - b).abs() < 1e-2 && (a - c).abs() < 1e-2;
-    println!("{}", if ok { "PASS" } else { "FAIL" });
-    sys::exit(ok)
+    let mut totals = [Totals {
+        matched: 0,
+        correct: 0,
+        insns_min: u64::MAX,
+        insns_max: 0,
+        insns_sum: 0,
+        inference_stack_max: 0,
+        stack_max: 0,
+        deviation_max: 0.0,
+    }; MAX_CONFIGS];
+    for i in 0..n {
+        let label = expected::LABELS[i] as usize;
+        sys::print!("img {:2} label {} {:<11} |", i, label, CLASS_NAMES[label]);
+        let mut all = true;
+        for (c, t) in CONFIGS.iter().zip(totals.iter_mut()) {
+            let sp = sys::stack_pointer();
+            let o = (c.run)(i);
+            t.matched += o.matches as u32;
+            t.correct += (o.class == label) as u32;
+            t.insns_min = t.insns_min.min(o.instructions);
+            t.insns_max = t.insns_max.max(o.instructions);
+            t.insns_sum += o.instructions;
+            t.inference_stack_max = t.inference_stack_max.max(sp - o.low_water);
+            t.stack_max = t.stack_max.max(sys::stack_peak(o.low_water));
+            t.deviation_max = t.deviation_max.max(o.deviation);
+            all &= o.matches;
+            sys::print!(" {}{}", o.class, if o.matches { ' ' } else { '!' });
+        }
+        println!("| {}", if all { "ok" } else { "MISMATCH" });
+    }
+    println!(
+        "model   precision algorithm  match  accuracy   instructions/inference  stack: inference  firmware  RAM_BYTES  WEIGHT_BYTES"
+    );
+    let mut pass = true;
+    for (c, t) in CONFIGS.iter().zip(&totals) {
+        let mean = t.insns_sum / n as u64;
+        pass &= t.matched as usize == n;
+        println!(
+            "{:<7} {:<9} {:<9} {:>3}/{:<3} {:>5}/{:<3} {:>10} ({}..{}) {:>9} B {:>7} B {:>8} B {:>10} B",
+            c.model,
+            c.precision,
+            c.algorithm,
+            t.matched,
+            n,
+            t.correct,
+            n,
+            mean,
+            t.insns_min,
+            t.insns_max,
+            t.inference_stack_max,
+            t.stack_max,
+            c.ram_bytes,
+            c.weight_bytes
+        );
+    }
+    // Machine-readable lines for scripts/firmware_report.sh.
+    for (c, t) in CONFIGS.iter().zip(&totals) {
+        println!(
+            "RESULT board={} model={} precision={} algorithm={} images={} matched={} correct={} insns_mean={} insns_min={} insns_max={} inference_stack={} firmware_stack={} ram_bytes={} weight_bytes={} f32_deviation_ppb={}",
+            sys::BOARD_ID,
+            c.model,
+            c.precision,
+            c.algorithm,
+            n,
+            t.matched,
+            t.correct,
+            t.insns_sum / n as u64,
+            t.insns_min,
+            t.insns_max,
+            t.inference_stack_max,
+            t.stack_max,
+            c.ram_bytes,
+            c.weight_bytes,
+            // Integer parts per billion: no float formatting code on boards without an FPU.
+            (t.deviation_max * 1e9) as u64
+        );
+    }
+    if pass {
+        println!("PASS: every result equals the host's");
+    } else {
+        println!("FAIL: results differ from the host's (marked '!')");
+    }
+    sys::exit(pass)
 }

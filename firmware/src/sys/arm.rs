@@ -6,6 +6,7 @@ use cortex_m::peripheral::{SYST, syst::SystClkSource};
 use cortex_m_rt::exception;
 
 pub use cortex_m_rt::entry;
+pub use cortex_m_semihosting::hprint as print;
 pub use cortex_m_semihosting::hprintln as println;
 
 /// Name of the board the memory map and clock below describe.
@@ -13,6 +14,11 @@ pub use cortex_m_semihosting::hprintln as println;
 pub const BOARD: &str = "mps2-an386 (Cortex-M4F)";
 #[cfg(board = "microbit")]
 pub const BOARD: &str = "microbit (Cortex-M0)";
+/// The QEMU machine name.
+#[cfg(board = "mps2-an386")]
+pub const BOARD_ID: &str = "mps2-an386";
+#[cfg(board = "microbit")]
+pub const BOARD_ID: &str = "microbit";
 
 /// Core clock QEMU gives SysTick's core clock source.
 #[cfg(board = "mps2-an386")]
@@ -82,7 +88,8 @@ pub fn exit(ok: bool) -> ! {
     loop {}
 }
 
-pub(super) fn stack_pointer() -> usize {
+/// The current stack pointer.
+pub fn stack_pointer() -> usize {
     cortex_m::register::msp::read() as usize
 }
 

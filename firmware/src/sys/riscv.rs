@@ -2,10 +2,13 @@
 //! instruction counter, the stack as riscv-rt lays it out.
 
 pub use riscv_rt::entry;
+pub use riscv_semihosting::hprint as print;
 pub use riscv_semihosting::hprintln as println;
 
 /// Name of the board the memory map describes.
 pub const BOARD: &str = "sifive_e (riscv32imac)";
+/// The QEMU machine name.
+pub const BOARD_ID: &str = "sifive_e";
 
 pub(super) const PAINT_WINDOW: usize = 16 * 1024;
 
@@ -40,7 +43,8 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     exit(false)
 }
 
-pub(super) fn stack_pointer() -> usize {
+/// The current stack pointer.
+pub fn stack_pointer() -> usize {
     let sp: usize;
     // SAFETY: reads the stack pointer register, nothing else.
     unsafe { core::arch::asm!("mv {}, sp", out(reg) sp) };
