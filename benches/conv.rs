@@ -2,6 +2,9 @@
 //!
 //! `cargo bench --bench conv` (AVX2 + FMA through `.cargo/config.toml`).
 
+mod common;
+
+use common::cputime::ThreadCpuTime;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use tinyconv::conv::{direct, im2col, reference};
@@ -36,7 +39,7 @@ fn layers() -> Vec<(&'static str, Conv2dGeometry)> {
     ]
 }
 
-fn conv_f32(c: &mut Criterion) {
+fn conv_f32(c: &mut Criterion<ThreadCpuTime>) {
     for (name, g) in layers() {
         let d = g.dims().unwrap();
         let macs = (d.output_len * d.patch_len) as u64;
@@ -63,5 +66,45 @@ fn conv_f32(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, conv_f32);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = peak, conv_f32
+}
 criterion_main!(benches);
+
+/// The machine's f32 FMA throughput and clock, measured in the same run as the kernels.
+fn peak(c: &mut Criterion<ThreadCpuTime>) {
+    use wide::f32x8;
+    const N: usize = 100_000;
+    let mut group = c.benchmark_group("machine");
+    // 12 independent accumulator chains: enough to keep both FMA ports busy.
+    group.throughput(Throughput::Elements((N * 12 * 8) as u64));
+    group.bench_function("fma_peak_f32x8", |bch| {
+        bch.iter(|| {
+            let a = black_box(f32x8::splat(0.999_999));
+            let b = black_box(f32x8::splat(1e-7));
+            let mut acc = [f32x8::splat(1.0); 12];
+            for _ in 0..N {
+                for v in acc.iter_mut() {
+                    *v = v.mul_add(a, b);
+                }
+            }
+            black_box(acc)
+        })
+    });
+    // One dependent chain: N FMA latencies (4 cycles each on Zen 4 and Golden Cove).
+    group.throughput(Throughput::Elements(N as u64));
+    group.bench_function("fma_latency_chain", |bch| {
+        bch.iter(|| {
+            let a = black_box(f32x8::splat(0.999_999));
+            let b = black_box(f32x8::splat(1e-7));
+            let mut acc = f32x8::splat(1.0);
+            for _ in 0..N {
+                acc = acc.mul_add(a, b);
+            }
+            black_box(acc)
+        })
+    });
+    group.finish();
+}

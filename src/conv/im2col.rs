@@ -11,12 +11,17 @@
 //! columns at a time on a Cortex-M; on a desktop a tile of 16–64 pixels pays. A 1×1 convolution
 //! with stride 1 and no padding needs no im2col at all: its input already is the patch matrix,
 //! and it goes straight to the GEMM (scratch unused, may be empty).
+//!
+//! With a single input channel (LeNet's first layer) a patch is only `kernel_h · kernel_w`
+//! values, too short for dot products along it; the tile is then stored K-major (one scratch
+//! row per tap, one column per pixel, same size) and multiplied by broadcast blocks that
+//! vectorise over 8–16 output pixels (see [`crate::gemm`]).
 
 use crate::activation::Activation;
 use crate::conv::ConvStats;
 use crate::error::Error;
 use crate::gemm::i16::{OffsetI8, gemm_abt_i16};
-use crate::gemm::gemm_abt_f32;
+use crate::gemm::{Epilogue, gemm_abt_f32, gemm_kmajor_f32};
 use crate::geometry::Conv2dGeometry;
 use crate::quant::LayerParamsI8;
 use wide::i16x16;
@@ -58,6 +63,11 @@ pub const fn is_pointwise(g: &Conv2dGeometry) -> bool {
 /// The tile is `scratch.len() / patch_len` pixels. Returns what ran ([`ConvStats::gemm_tiles`],
 /// [`ConvStats::pointwise`]).
 ///
+/// Padded taps are zeros in the scratch and are multiplied like any other value, so with an
+/// infinite or NaN weight a pixel whose window reaches into the padding is NaN (the reference,
+/// which skips padded taps, may give a finite value there). With finite weights the results
+/// agree within rounding.
+///
 /// # Errors
 /// [`Error::InvalidGeometry`], [`Error::LengthMismatch`], or [`Error::ScratchTooSmall`] when
 /// the scratch cannot hold one patch (and the convolution is not pointwise).
@@ -76,7 +86,8 @@ pub fn conv2d_f32(
         bias.map(<[f32]>::len),
         output.len(),
     )?;
-    let finish = |o: usize, acc: f32| act.apply(acc + bias.map_or(0.0, |b| b[o]));
+    let epi = Epilogue { bias, act };
+    let finish = |o: usize, acc: f32| epi.scalar(o, acc);
     let k = d.patch_len;
     let pixels = d.out_h * d.out_w;
     if is_pointwise(g) {
@@ -94,21 +105,83 @@ pub fn conv2d_f32(
         });
     }
     let tile = (scratch.len() / k).min(pixels);
+    // One input channel: a patch is only kernel_h · kernel_w values, so the tile is stored
+    // K-major (one row per tap, one column per pixel) and multiplied by broadcast blocks.
+    let kmajor = g.in_c == 1;
     let mut stats = ConvStats::default();
     let mut p0 = 0;
     while p0 < pixels {
         let n = tile.min(pixels - p0);
-        let cols = &mut scratch[..n * k];
-        for (t, col) in cols.chunks_exact_mut(k).enumerate() {
-            let p = p0 + t;
-            fill_patch_map(g, input, p / d.out_w, p % d.out_w, col, 0.0, |x| x);
-        }
         let out = &mut output[p0 * g.out_c..(p0 + n) * g.out_c];
-        gemm_abt_f32(cols, weights, k, out, g.out_c, &finish);
+        if kmajor {
+            let at = &mut scratch[..k * n];
+            fill_kmajor(g, d.out_w, input, p0, n, at);
+            gemm_kmajor_f32(at, n, n, weights, k, out, g.out_c, &epi);
+        } else {
+            let cols = &mut scratch[..n * k];
+            for (t, col) in cols.chunks_exact_mut(k).enumerate() {
+                let p = p0 + t;
+                fill_patch_map(g, input, p / d.out_w, p % d.out_w, col, 0.0, |x| x);
+            }
+            gemm_abt_f32(cols, weights, k, out, g.out_c, &finish);
+        }
         stats.gemm_tiles += 1;
         p0 += n;
     }
     Ok(stats)
+}
+
+/// K-major im2col of a single-channel input: `at[kk·n + t]` is tap `kk = i·kernel_w + j` of
+/// output pixel `p0 + t` (0 in the padding), for `n` pixels. Each tap row is filled one output
+/// row segment at a time: zeros where the tap falls in the padding, a strided (for stride 1,
+/// contiguous) copy of the input row in between.
+fn fill_kmajor(
+    g: &Conv2dGeometry,
+    out_w: usize,
+    input: &[f32],
+    p0: usize,
+    n: usize,
+    at: &mut [f32],
+) {
+    let sw = g.stride_w;
+    for (kk, dst) in at.chunks_exact_mut(n).enumerate() {
+        let (i, j) = (kk / g.kernel_w, kk % g.kernel_w);
+        // Output columns whose tap j lands in the image: ox·sw + j·dw ∈ [left, left + in_w).
+        let off = j * g.dilation_w;
+        let ox_lo = g.padding.left.saturating_sub(off).div_ceil(sw);
+        let ox_hi = (g.padding.left + g.in_w)
+            .checked_sub(off)
+            .map_or(0, |e| e.div_ceil(sw))
+            .min(out_w);
+        let mut t = 0;
+        while t < n {
+            let p = p0 + t;
+            let (oy, ox) = (p / out_w, p % out_w);
+            let seg = (out_w - ox).min(n - t);
+            let d = &mut dst[t..t + seg];
+            match g.input_row(oy, i) {
+                None => d.fill(0.0),
+                Some(iy) => {
+                    let row = &input[iy * g.in_w..][..g.in_w];
+                    let a = ox_lo.clamp(ox, ox + seg);
+                    let b = ox_hi.clamp(a, ox + seg);
+                    d[..a - ox].fill(0.0);
+                    d[b - ox..].fill(0.0);
+                    if a < b {
+                        let c0 = a * sw + off - g.padding.left;
+                        if sw == 1 {
+                            d[a - ox..b - ox].copy_from_slice(&row[c0..c0 + (b - a)]);
+                        } else {
+                            for (q, v) in d[a - ox..b - ox].iter_mut().enumerate() {
+                                *v = row[c0 + q * sw];
+                            }
+                        }
+                    }
+                }
+            }
+            t += seg;
+        }
+    }
 }
 
 /// Copies the receptive field of output pixel `(oy, ox)` into `col` (`[kernel_h][kernel_w][in_c]`),
