@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""Run tinyconv's criterion suite and write the README's performance table.
+
+    scripts/bench_table.py            # full run (~10 min on 2 cores), then docs/bench-table.md
+    scripts/bench_table.py --quick    # shorter warm-up/measurement (~3 min), same table
+    scripts/bench_table.py --no-run   # only rebuild the table from the last results
+
+The suite is `cargo bench --bench conv` (benches/conv.rs). This script reads criterion's JSON
+(`<target>/criterion/**/new/{benchmark,estimates}.json`), takes the median of each benchmark
+(thread CPU time per call), and writes a Markdown table: time, GMAC/s, ratio to the reference
+of the same precision, and for f32 the share of this CPU's f32 FMA peak:
+
+    peak = cores used (1) x f32 FMA per cycle (16: two 256-bit FMA units x 8 lanes) x clock
+
+The clock is measured in the same run by `machine/fma_latency_chain` (a chain of dependent
+FMAs, 4 cycles each on current x86 cores); /proc/cpuinfo's nominal MHz and the directly
+measured FMA throughput (`machine/fma_peak_f32x8`, 12 independent chains) are printed beside
+it as a cross-check. Only the Python standard library is used.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FMA_PER_CYCLE = 16  # AVX2: 2 FMA units x 8 f32 lanes
+FMA_LATENCY_CYCLES = 4  # Zen 3/4, Golden Cove, Skylake
+CORES_USED = 1
+
+CONV_NAMES = {
+    "lenet_conv1_28x28x1_6_5x5_p2": "LeNet conv1: 28×28×1 → 6, 5×5, pad 2",
+    "lenet_conv2_14x14x6_16_5x5": "LeNet conv2: 14×14×6 → 16, 5×5",
+    "3x3_16x16x16_16_p1": "3×3, 16×16×16 → 16, pad 1",
+    "3x3_32x32x16_32_p1": "3×3, 32×32×16 → 32, pad 1",
+    "3x3_16x16x64_64_p1": "3×3, 16×16×64 → 64, pad 1",
+    "3x3_32x32x64_64_p1": "3×3, 32×32×64 → 64, pad 1",
+    "1x1_32x32x16_32": "1×1, 32×32×16 → 32",
+    "1x1_16x16x64_64": "1×1, 16×16×64 → 64",
+    "1x1_32x32x64_64": "1×1, 32×32×64 → 64",
+}
+POOL_NAMES = {
+    "lenet_pool1_28x28x6_2x2_s2": "LeNet pool1: 28×28×6, 2×2, stride 2",
+    "lenet_pool2_10x10x16_2x2_s2": "LeNet pool2: 10×10×16, 2×2, stride 2",
+}
+DENSE_NAMES = {
+    "lenet_fc1_400_120": "LeNet fc1: 400 → 120",
+    "lenet_fc2_120_84": "LeNet fc2: 120 → 84",
+    "lenet_fc3_84_10": "LeNet fc3: 84 → 10",
+}
+
+
+def target_dir():
+    return pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+
+
+def run_suite(quick, filt):
+    env = dict(os.environ)
+    if quick:
+        env["TINYCONV_BENCH_QUICK"] = "1"
+    cmd = ["cargo", "bench", "--bench", "conv", "--"]
+    if filt:
+        cmd.append(filt)
+    print("+", " ".join(cmd), "(TINYCONV_BENCH_QUICK=1)" if quick else "", file=sys.stderr)
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+
+
+def load_results():
+    """{(group, function): {"ns": median, "elements": n}} from criterion's JSON."""
+    base = target_dir() / "criterion"
+    out = {}
+    for bj in base.glob("**/new/benchmark.json"):
+        meta = json.loads(bj.read_text())
+        est = json.loads((bj.parent / "estimates.json").read_text())
+        tp = meta.get("throughput") or {}
+        out[(meta["group_id"], meta["function_id"])] = {
+            "ns": est["median"]["point_estimate"],
+            "elements": tp.get("Elements"),
+        }
+    if not out:
+        sys.exit(f"no criterion results under {base}; run without --no-run first")
+    return out
+
+
+def fmt_time(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.1f} µs" if ns < 1e5 else f"{ns / 1e3:.0f} µs"
+    return f"{ns:.0f} ns"
+
+
+def rate(r):
+    """Giga-elements (MACs or taps) per second."""
+    return r["elements"] / r["ns"] if r and r.get("elements") else None
+
+
+def cpu_info():
+    model, mhz = "unknown CPU", None
+    try:
+        text = pathlib.Path("/proc/cpuinfo").read_text()
+        m = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+        model = m.group(1).strip() if m else model
+        m = re.search(r"^cpu MHz\s*:\s*([\d.]+)$", text, re.M)
+        mhz = float(m.group(1)) if m else None
+    except OSError:
+        pass
+    return model, mhz, os.cpu_count()
+
+
+def cmd_out(cmd):
+    try:
+        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def cell(r, ref, peak_gfma):
+    """'time · ratio× · GMAC/s · %peak' for one benchmark."""
+    if r is None:
+        return "—"
+    parts = [fmt_time(r["ns"])]
+    if ref is not None and r is not ref:
+        parts.append(f"**{ref['ns'] / r['ns']:.1f}×**")
+    g = rate(r)
+    if g is not None:
+        parts.append(f"{g:.2f} G/s")
+        if peak_gfma:
+            parts.append(f"{100 * g / peak_gfma:.0f} %")
+    return " · ".join(parts)
+
+
+def table(res, quick, cmdline):
+    lines = []
+    model, mhz, ncpu = cpu_info()
+    chain = res.get(("machine", "fma_latency_chain"))
+    peak_meas = res.get(("machine", "fma_peak_f32x8"))
+    clock_ghz = FMA_LATENCY_CYCLES * rate(chain) if chain else (mhz / 1000 if mhz else None)
+    peak = CORES_USED * FMA_PER_CYCLE * clock_ghz if clock_ghz else None
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    rev = cmd_out(["git", "rev-parse", "--short", "HEAD"])
+    dirty = cmd_out(["git", "status", "--porcelain", "--untracked-files=no"])
+    rustc = cmd_out(["rustc", "--version"])
+
+    lines += [
+        "<!-- generated by scripts/bench_table.py; do not edit by hand -->",
+        "",
+        f"Produced by `{cmdline}` ({'quick' if quick else 'full'} run, {when}, commit `{rev}`"
+        f"{' with local changes' if dirty else ''}) on {model} ({ncpu} cores, KVM guest), {rustc},"
+        " `-C target-cpu=x86-64-v3` (AVX2 + FMA), one thread, batch 1.",
+        "Each cell: median **thread CPU time** per call (other jobs on the machine inflate it less"
+        " than wall time) · speed-up over the reference of the same precision · throughput in"
+        " G MAC/s (pooling: G window elements/s) · for f32, share of the f32 FMA peak.",
+        "",
+        "**Peak formula.** peak = cores used (1) × f32 FMA per cycle (16 = 2 FMA units × 8 lanes"
+        " of AVX2) × clock.",
+    ]
+    if chain and clock_ghz:
+        lines.append(
+            f"Clock = {FMA_LATENCY_CYCLES} cycles ÷ {1 / rate(chain):.3f} ns per dependent FMA"
+            f" (`machine/fma_latency_chain`, same run) = **{clock_ghz:.2f} GHz**"
+            f"{f' (/proc/cpuinfo: {mhz / 1000:.2f} GHz nominal)' if mhz else ''}"
+            f" → peak = **{peak:.1f} G FMA/s**."
+        )
+    elif clock_ghz:
+        lines.append(f"Clock = {clock_ghz:.2f} GHz from /proc/cpuinfo → peak = {peak:.1f} G FMA/s.")
+    if peak_meas:
+        lines.append(
+            f"Cross-check: 12 independent `f32x8` FMA chains (`machine/fma_peak_f32x8`) reach"
+            f" {rate(peak_meas):.1f} G FMA/s."
+        )
+    lines.append("")
+
+    algs = ["reference", "im2col", "direct"]
+
+    def precision_rows(group, names, precisions, fns, title_cols):
+        rows = []
+        for key, label in names.items():
+            for prec in precisions:
+                ref = res.get((f"{group}/{key}", f"{prec}-{fns[0]}"))
+                cells = []
+                for fn in fns:
+                    r = res.get((f"{group}/{key}", f"{prec}-{fn}"))
+                    cells.append(cell(r, ref, peak if prec == "f32" and group != "pool" else None))
+                if any(c != "—" for c in cells):
+                    rows.append(f"| {label} | {prec} | " + " | ".join(cells) + " |")
+        if rows:
+            lines.append("| layer | precision | " + " | ".join(title_cols) + " |")
+            lines.append("|---|---|" + "---|" * len(title_cols))
+            lines.extend(rows)
+            lines.append("")
+
+    lines.append("### Convolution layers")
+    lines.append("")
+    precision_rows("conv", CONV_NAMES, ["f32", "i8"], algs, algs)
+    lines.append("### Pooling (window elements per second)")
+    lines.append("")
+    precision_rows(
+        "pool",
+        POOL_NAMES,
+        ["f32-max", "f32-avg", "i8-max", "i8-avg"],
+        ["reference", "simd"],
+        ["reference", "SIMD (im2col and direct)"],
+    )
+    lines.append("### Dense layers")
+    lines.append("")
+    precision_rows("dense", DENSE_NAMES, ["f32", "i8"], ["reference", "simd"],
+                   ["reference", "SIMD (im2col and direct)"])
+    lines.append("### LeNet-5, one image end to end (416,520 MACs)")
+    lines.append("")
+    precision_rows("lenet5", {"modern": "modern (ReLU, max pool)",
+                              "classic": "classic (sigmoid, avg pool)"},
+                   ["f32", "i8"], algs, algs)
+
+    # The issues' aims, each from this run.
+    def r(g, f):
+        return res.get((g, f))
+
+    def best(g, prec):
+        cands = [x for x in (r(g, f"{prec}-im2col"), r(g, f"{prec}-direct")) if x]
+        return min(cands, key=lambda x: x["ns"]) if cands else None
+
+    def name_of(g, x):
+        for f in ("f32-im2col", "f32-direct", "i8-im2col", "i8-direct"):
+            if r(g, f) is x:
+                return f
+        return "?"
+
+    aims = []
+
+    def aim(text, value, ok):
+        aims.append(f"| {text} | {value} | {'met' if ok else '**not met**'} |")
+
+    for key in ("lenet_conv2_14x14x6_16_5x5", "3x3_32x32x16_32_p1"):
+        g = f"conv/{key}"
+        ref = r(g, "f32-reference")
+        for alg in ("im2col", "direct"):
+            x = r(g, f"f32-{alg}")
+            if ref and x:
+                ratio = ref["ns"] / x["ns"]
+                aim(f"f32 {alg} ≥ 8× reference on {CONV_NAMES[key]} (issue 2)", f"{ratio:.1f}×",
+                    ratio >= 8)
+    g = "conv/3x3_32x32x64_64_p1"
+    b = best(g, "f32")
+    if b and peak:
+        share = 100 * rate(b) / peak
+        aim(f"best f32 conv on {CONV_NAMES['3x3_32x32x64_64_p1']} ≥ 50 % of peak (issue 6)",
+            f"{share:.0f} % ({name_of(g, b)}, {rate(b):.1f} GMAC/s)", share >= 50)
+    g = "lenet5/modern"
+    ref, b = r(g, "f32-reference"), best(g, "f32")
+    if ref and b:
+        ratio = ref["ns"] / b["ns"]
+        aim("LeNet-5 modern f32, best algorithm ≥ 15× reference (issues 4, 6)",
+            f"{ratio:.1f}× ({name_of(g, b)}, {fmt_time(b['ns'])} vs {fmt_time(ref['ns'])})",
+            ratio >= 15)
+    bi = best(g, "i8")
+    if b and bi:
+        aim("LeNet-5 modern int8 faster than f32, best algorithms (issue 4)",
+            f"{fmt_time(bi['ns'])} vs {fmt_time(b['ns'])}", bi["ns"] < b["ns"])
+    g = "conv/lenet_conv2_14x14x6_16_5x5"
+    bf, bi = best(g, "f32"), best(g, "i8")
+    if bf and bi:
+        ratio = bf["ns"] / bi["ns"]
+        aim("best int8 conv ≥ 2× best f32 conv on LeNet conv2 (issue 3)",
+            f"{ratio:.2f}× ({name_of(g, bi)} vs {name_of(g, bf)})", ratio >= 2)
+    if aims:
+        lines += ["### Aims, measured in this run", "", "| aim | measured | |", "|---|---|---|"]
+        lines += aims
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="shorter warm-up and measurement")
+    ap.add_argument("--no-run", action="store_true", help="only rebuild the table from existing results")
+    ap.add_argument("--filter", default="", help="criterion filter (regex) passed to the suite")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "bench-table.md"))
+    args = ap.parse_args()
+    if not args.no_run:
+        run_suite(args.quick, args.filter)
+    cmdline = "scripts/bench_table.py" + (" --quick" if args.quick else "")
+    text = table(load_results(), args.quick, cmdline)
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    print(text)
+    print(f"\nwrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
