@@ -273,18 +273,32 @@ pub static CLASSIC_I8: Lenet5I8Weights =
 pub static MODERN_I8: Lenet5I8Weights =
     decode_or_panic(include_bytes!("../../../models/lenet5-modern.i8.bin"));
 
-/// Input rows one conv1 band of two output rows reads (two rows + 5-row kernel − 1).
+/// Input rows one band of two output rows of a 5×5 convolution reads (2 + 5 − 1).
 const BAND_INPUT_ROWS: usize = 6;
+/// Rows of pool1 kept at a time: what one band of conv2 reads.
+const WINDOW_ROWS: usize = 6;
 
 #[derive(Clone, Debug)]
 struct Buffers {
     band_input: [i8; BAND_INPUT_ROWS * SIDE],
     conv1_band: Tensor<i8, 2, SIDE, 6>,
-    pool1: Tensor<i8, 14, 14, 6>,
+    pool1_window: Tensor<i8, WINDOW_ROWS, 14, 6>,
     conv2_band: Tensor<i8, 2, 10, 16>,
     pool2: Tensor<i8, 5, 5, 16>,
     fc1: [i8; 120],
     fc2: [i8; 84],
+}
+
+impl Buffers {
+    const ZERO: Buffers = Buffers {
+        band_input: [0; BAND_INPUT_ROWS * SIDE],
+        conv1_band: [[[0; 6]; SIDE]; 2],
+        pool1_window: [[[0; 6]; 14]; WINDOW_ROWS],
+        conv2_band: [[[0; 16]; 10]; 2],
+        pool2: [[[0; 16]; 5]; 5],
+        fc1: [0; 120],
+        fc2: [0; 84],
+    };
 }
 
 /// int8 LeNet-5 with its convolutions computed by algorithm `A`; bit-exact across algorithms.
@@ -302,26 +316,26 @@ impl<'w, A: Algorithm> Lenet5I8<'w, A> {
         core::mem::size_of::<Buffers>() + A::SCRATCH_ELEMS * core::mem::size_of::<i16>();
     /// Bytes of weights and quantization parameters.
     pub const WEIGHT_BYTES: usize = Lenet5I8Weights::BYTES;
+    /// The smallest `SCRATCH` of [`Im2col`](crate::Im2col) that runs this model (the larger of
+    /// the two layers' [`scratch_len_i8`](crate::conv::im2col::scratch_len_i8)).
+    pub const IM2COL_SCRATCH: usize = {
+        let a = crate::conv::im2col::scratch_len_i8(&CONV1);
+        let b = crate::conv::im2col::scratch_len_i8(&CONV2);
+        if a > b { a } else { b }
+    };
 
-    /// A model over `weights`.
-    pub fn new(weights: &'w Lenet5I8Weights) -> Self {
+    /// A model over `weights`. A `const fn`, so firmware can place the model in a `static`
+    /// (or build it in place on the stack without temporaries).
+    pub const fn new(weights: &'w Lenet5I8Weights) -> Self {
         const {
             assert!(
-                A::MAX_PATCH >= 5 * 5 * 6,
-                "im2col scratch must hold one conv2 patch"
+                A::SCRATCH_ELEMS == 0 || A::SCRATCH_ELEMS >= Self::IM2COL_SCRATCH,
+                "im2col scratch too small for LeNet-5's int8 layers (see IM2COL_SCRATCH)"
             )
         }
         Lenet5I8 {
             weights,
-            buf: Buffers {
-                band_input: [0; BAND_INPUT_ROWS * SIDE],
-                conv1_band: [[[0; 6]; SIDE]; 2],
-                pool1: [[[0; 6]; 14]; 14],
-                conv2_band: [[[0; 16]; 10]; 2],
-                pool2: [[[0; 16]; 5]; 5],
-                fc1: [0; 120],
-                fc2: [0; 84],
-            },
+            buf: Buffers::ZERO,
             _algorithm: PhantomData,
         }
     }
@@ -393,41 +407,50 @@ impl<'w, A: Algorithm> Lenet5I8<'w, A> {
         let p1_in = w.hidden(w.conv1.output);
         let p2_in = w.hidden(w.conv2.output);
         let f1_in = w.hidden(w.fc1.output);
-        // conv1 + pool1, two conv rows at a time; the input rows are quantized per band.
-        for (py, out) in b.pool1.iter_mut().enumerate() {
-            let Ok((bg, rows)) = CONV1.row_band(2 * py, 2) else {
-                continue;
-            };
-            let src = &mut b.band_input[..rows.len() * SIDE];
-            load(rows, src);
-            let r = band_step::<A, 6>(
-                &bg,
-                src,
-                &w.conv1.weights,
-                &w.conv1.params(w.input.zero_point()),
-                table(0),
-                classic,
-                b.conv1_band.as_flattened_mut().as_flattened_mut(),
-                out.as_flattened_mut(),
-            );
-            debug_assert!(r.is_ok(), "{r:?}");
-        }
-        let pool1 = flat(&b.pool1);
+        // conv1 + pool1 produce pool1 rows on demand into a window of the 6 rows that one band
+        // of conv2 (two output rows, 5×5 kernel) reads; the window slides by 2 rows per band.
+        // Each pool1 row is one band of two conv1 rows; the input rows are quantized per band.
+        let conv1_params = w.conv1.params(w.input.zero_point());
+        let conv2_params = w.conv2.params(p1_in.zero_point());
+        let mut produced: usize = 0;
         for (py, out) in b.pool2.iter_mut().enumerate() {
             let Ok((bg, rows)) = CONV2.row_band(2 * py, 2) else {
                 continue;
             };
-            let r = band_step::<A, 16>(
+            // Keep the rows the window still needs, drop the ones before `rows.start`.
+            let keep = produced.saturating_sub(rows.start);
+            let drop = WINDOW_ROWS - keep;
+            b.pool1_window.copy_within(drop.min(WINDOW_ROWS).., 0);
+            for r in rows.start + keep..rows.end {
+                let Ok((g1, in_rows)) = CONV1.row_band(2 * r, 2) else {
+                    continue;
+                };
+                let src = &mut b.band_input[..in_rows.len() * SIDE];
+                load(in_rows, src);
+                let res = band_step::<A, 6>(
+                    &g1,
+                    src,
+                    &w.conv1.weights,
+                    &conv1_params,
+                    table(0),
+                    classic,
+                    b.conv1_band.as_flattened_mut().as_flattened_mut(),
+                    b.pool1_window[r - rows.start].as_flattened_mut(),
+                );
+                debug_assert!(res.is_ok(), "{res:?}");
+            }
+            produced = rows.end;
+            let res = band_step::<A, 16>(
                 &bg,
-                &pool1[rows.start * 14 * 6..rows.end * 14 * 6],
+                &flat(&b.pool1_window)[..rows.len() * 14 * 6],
                 &w.conv2.weights,
-                &w.conv2.params(p1_in.zero_point()),
+                &conv2_params,
                 table(1),
                 classic,
                 b.conv2_band.as_flattened_mut().as_flattened_mut(),
                 out.as_flattened_mut(),
             );
-            debug_assert!(r.is_ok(), "{r:?}");
+            debug_assert!(res.is_ok(), "{res:?}");
         }
         let r = A::dense_i8(
             flat(&b.pool2),

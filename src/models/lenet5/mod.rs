@@ -242,6 +242,17 @@ struct Buffers {
     fc2: [f32; 84],
 }
 
+impl Buffers {
+    const ZERO: Buffers = Buffers {
+        conv1_band: [[[0.0; 6]; SIDE]; 2],
+        pool1: [[[0.0; 6]; 14]; 14],
+        conv2_band: [[[0.0; 16]; 10]; 2],
+        pool2: [[[0.0; 16]; 5]; 5],
+        fc1: [0.0; 120],
+        fc2: [0.0; 84],
+    };
+}
+
 /// f32 LeNet-5 with its convolutions computed by algorithm `A`.
 #[derive(Clone, Debug)]
 pub struct Lenet5F32<'w, A: Algorithm> {
@@ -258,8 +269,8 @@ impl<'w, A: Algorithm> Lenet5F32<'w, A> {
     /// Bytes of weights.
     pub const WEIGHT_BYTES: usize = Lenet5Weights::PARAMS * core::mem::size_of::<f32>();
 
-    /// A model over `weights`.
-    pub fn new(weights: &'w Lenet5Weights) -> Self {
+    /// A model over `weights`. A `const fn`, so firmware can place the model in a `static`.
+    pub const fn new(weights: &'w Lenet5Weights) -> Self {
         const {
             assert!(
                 A::MAX_PATCH >= 5 * 5 * 6,
@@ -268,14 +279,7 @@ impl<'w, A: Algorithm> Lenet5F32<'w, A> {
         }
         Lenet5F32 {
             weights,
-            buf: Buffers {
-                conv1_band: [[[0.0; 6]; SIDE]; 2],
-                pool1: [[[0.0; 6]; 14]; 14],
-                conv2_band: [[[0.0; 16]; 10]; 2],
-                pool2: [[[0.0; 16]; 5]; 5],
-                fc1: [0.0; 120],
-                fc2: [0.0; 84],
-            },
+            buf: Buffers::ZERO,
             _algorithm: PhantomData,
         }
     }
