@@ -35,12 +35,11 @@ use tinyconv::{Algorithm, Direct, Im2col, Reference};
 const F32_BUILT: bool = cfg!(all(feature = "f32", not(board = "microbit")));
 
 /// im2col's scratch in elements (`i16` for int8, `f32` for f32 layers). The crate's default
-/// (4096) is fine with 4 MiB of RAM; on 16 KiB boards two conv2 patches (2 × 150) keep int8
-/// scratch at 600 bytes.
+/// (4096) is fine with 4 MiB of RAM; on 16 KiB boards the smallest that runs the int8 model.
 #[cfg(board = "mps2-an386")]
 const IM2COL_SCRATCH: usize = 4096;
 #[cfg(not(board = "mps2-an386"))]
-const IM2COL_SCRATCH: usize = 300;
+const IM2COL_SCRATCH: usize = Lenet5I8::<'static, Reference>::IM2COL_SCRATCH;
 #[allow(dead_code)]
 type Im2colFw = Im2col<IM2COL_SCRATCH>;
 
@@ -212,7 +211,7 @@ macro_rules! config {
 }
 
 /// Every configuration the features enable, in table order.
-static CONFIGS: &[Config] = &[
+const CONFIGS: &[Config] = &[
     #[cfg(all(feature = "modern", feature = "i8", feature = "reference"))]
     config!(run_i8, "modern", true, "i8", Reference),
     #[cfg(all(feature = "modern", feature = "i8", feature = "im2col"))]
@@ -285,28 +284,11 @@ struct Totals {
     deviation_max: f32,
 }
 
-const MAX_CONFIGS: usize = 12;
+/// Number of enabled configurations.
+const N_CONFIGS: usize = CONFIGS.len();
 
-#[sys::entry]
-fn main() -> ! {
-    sys::init();
-    let n = N_IMAGES;
-    println!(
-        "tinyconv LeNet-5 firmware on {}: {} images, {} configurations{}",
-        sys::BOARD,
-        n,
-        CONFIGS.len(),
-        if F32_BUILT || !cfg!(feature = "f32") {
-            ""
-        } else {
-            " (f32 not built on this board)"
-        }
-    );
-    if CONFIGS.is_empty() || CONFIGS.len() > MAX_CONFIGS {
-        println!("FAIL: no configuration enabled");
-        sys::exit(false);
-    }
-    let mut totals = [Totals {
+impl Totals {
+    const ZERO: Totals = Totals {
         matched: 0,
         correct: 0,
         insns_min: u64::MAX,
@@ -315,12 +297,25 @@ fn main() -> ! {
         inference_stack_max: 0,
         stack_max: 0,
         deviation_max: 0.0,
-    }; MAX_CONFIGS];
-    for i in 0..n {
+    };
+}
+
+#[sys::entry]
+fn main() -> ! {
+    sys::init();
+    print_header();
+    if N_CONFIGS == 0 {
+        println!("FAIL: no configuration enabled");
+        sys::exit(false);
+    }
+    // The only state `main` keeps across inferences (its frame counts in the peak stack; the
+    // printing happens in functions of their own, whose frames are gone during inference).
+    let mut totals = [Totals::ZERO; N_CONFIGS];
+    for i in 0..N_IMAGES {
         let label = expected::LABELS[i] as usize;
-        sys::print!("img {:2} label {} {:<11} |", i, label, CLASS_NAMES[label]);
-        let mut all = true;
-        for (c, t) in CONFIGS.iter().zip(totals.iter_mut()) {
+        let mut classes = [0u8; N_CONFIGS];
+        let mut matches = [false; N_CONFIGS];
+        for (k, (c, t)) in CONFIGS.iter().zip(totals.iter_mut()).enumerate() {
             let sp = sys::stack_pointer();
             let o = (c.run)(i);
             t.matched += o.matches as u32;
@@ -331,16 +326,58 @@ fn main() -> ! {
             t.inference_stack_max = t.inference_stack_max.max(sp - o.low_water);
             t.stack_max = t.stack_max.max(sys::stack_peak(o.low_water));
             t.deviation_max = t.deviation_max.max(o.deviation);
-            all &= o.matches;
-            sys::print!(" {}{}", o.class, if o.matches { ' ' } else { '!' });
+            classes[k] = o.class as u8;
+            matches[k] = o.matches;
         }
-        println!("| {}", if all { "ok" } else { "MISMATCH" });
+        print_image(i, label, &classes, &matches);
     }
+    let pass = print_summary(&totals);
+    sys::exit(pass)
+}
+
+#[inline(never)]
+fn print_header() {
+    println!(
+        "tinyconv LeNet-5 firmware on {}: {} images, {} configurations{}",
+        sys::BOARD,
+        N_IMAGES,
+        N_CONFIGS,
+        if F32_BUILT || !cfg!(feature = "f32") {
+            ""
+        } else {
+            " (f32 not built on this board)"
+        }
+    );
+}
+
+/// One line per image: the class each configuration predicted, `!` after a result that differs
+/// from the host's.
+#[inline(never)]
+fn print_image(i: usize, label: usize, classes: &[u8], matches: &[bool]) {
+    sys::print!("img {:2} label {} {:<11} |", i, label, CLASS_NAMES[label]);
+    for (c, m) in classes.iter().zip(matches) {
+        sys::print!(" {}{}", c, if *m { ' ' } else { '!' });
+    }
+    println!(
+        "| {}",
+        if matches.iter().all(|m| *m) {
+            "ok"
+        } else {
+            "MISMATCH"
+        }
+    );
+}
+
+/// The summary table and the machine-readable `RESULT` lines; true if every result of every
+/// configuration equals the host's.
+#[inline(never)]
+fn print_summary(totals: &[Totals]) -> bool {
+    let n = N_IMAGES;
     println!(
         "model   precision algorithm  match  accuracy   instructions/inference  stack: inference  firmware  RAM_BYTES  WEIGHT_BYTES"
     );
     let mut pass = true;
-    for (c, t) in CONFIGS.iter().zip(&totals) {
+    for (c, t) in CONFIGS.iter().zip(totals) {
         let mean = t.insns_sum / n as u64;
         pass &= t.matched as usize == n;
         println!(
@@ -361,8 +398,8 @@ fn main() -> ! {
             c.weight_bytes
         );
     }
-    // Machine-readable lines for scripts/firmware_report.sh.
-    for (c, t) in CONFIGS.iter().zip(&totals) {
+    // Machine-readable lines for scripts/firmware_report.py.
+    for (c, t) in CONFIGS.iter().zip(totals) {
         println!(
             "RESULT board={} model={} precision={} algorithm={} images={} matched={} correct={} insns_mean={} insns_min={} insns_max={} inference_stack={} firmware_stack={} ram_bytes={} weight_bytes={} f32_deviation_ppb={}",
             sys::BOARD_ID,
@@ -388,5 +425,5 @@ fn main() -> ! {
     } else {
         println!("FAIL: results differ from the host's (marked '!')");
     }
-    sys::exit(pass)
+    pass
 }
