@@ -22,4 +22,13 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!(r#"cargo::rustc-check-cfg=cfg(board, values("mps2-an386", "microbit", "sifive-e"))"#);
     println!(r#"cargo::rustc-cfg=board="{board}""#);
+    // On the micro:bit the int8 direct kernel's code (~120 KB at opt-level 3 today) does not fit
+    // in 256 KiB of flash next to both models' weights (2 × 65 KiB): with both models enabled
+    // the direct configurations are left out (build one model to run them there).
+    println!("cargo::rustc-check-cfg=cfg(direct_left_out)");
+    let both_models = env::var_os("CARGO_FEATURE_MODERN").is_some()
+        && env::var_os("CARGO_FEATURE_CLASSIC").is_some();
+    if board == "microbit" && both_models && env::var_os("CARGO_FEATURE_DIRECT").is_some() {
+        println!("cargo::rustc-cfg=direct_left_out");
+    }
 }
