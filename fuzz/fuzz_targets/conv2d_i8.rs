@@ -1,0 +1,6 @@
+//! Fuzz target `conv2d_i8`: see [`tinyconv_fuzz::checks::conv2d_i8`] for what it checks.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| tinyconv_fuzz::checks::conv2d_i8(data));
