@@ -23,6 +23,9 @@ pub trait Algorithm {
     /// Elements of scratch the algorithm keeps on the stack during a convolution call
     /// (`f32` for f32 layers): 0 but for [`Im2col`], whose scratch is `SCRATCH` elements.
     const SCRATCH_ELEMS: usize = 0;
+    /// `i16` scratch elements the int8 convolution has: [`Im2col`]'s `SCRATCH`, which must
+    /// hold [`conv::im2col::scratch_len_i8`]; `usize::MAX` for algorithms that need none.
+    const SCRATCH_I8: usize = usize::MAX;
 
     /// f32 convolution, see [`conv`].
     ///
@@ -218,6 +221,7 @@ impl Algorithm for Reference {
 impl<const SCRATCH: usize> Algorithm for Im2col<SCRATCH> {
     const NAME: &'static str = "im2col";
     const MAX_PATCH: usize = SCRATCH;
+    const SCRATCH_I8: usize = SCRATCH;
     const SCRATCH_ELEMS: usize = SCRATCH;
 
     fn conv2d_f32(

@@ -31,7 +31,8 @@ pub struct ConvStats {
     pub interior_pixels: usize,
     /// Output pixels computed by the clipped border path of [`direct`].
     pub border_pixels: usize,
-    /// GEMM calls made by [`im2col`] (one per tile).
+    /// GEMM calls made by [`im2col`] (f32: one per tile; int8: one per output row and block of
+    /// 16 filters).
     pub gemm_tiles: usize,
     /// [`im2col`] took the 1×1 path straight to GEMM.
     pub pointwise: bool,
@@ -363,7 +364,8 @@ impl<
     /// [`Im2col`](crate::Im2col), [`Direct`](crate::Direct)).
     ///
     /// Fails to compile unless `OH × OW` is the output size of an `H × W` input, the
-    /// algorithm's scratch holds one `KH·KW·CIN` patch, and `KH·KW·CIN · 255 · 128 ≤ i32::MAX`.
+    /// algorithm's scratch (if it uses one) holds [`im2col::scratch_len_i8`] `i16`s, and
+    /// `KH·KW·CIN · 255 · 128 ≤ i32::MAX`.
     ///
     /// # Panics
     /// Never: the shapes are checked at compile time, the bias by [`new`](Self::new).
@@ -388,8 +390,8 @@ impl<
                 "output width does not follow from the geometry"
             );
             assert!(
-                A::MAX_PATCH >= KH * KW * CIN,
-                "the algorithm's scratch cannot hold one KH·KW·CIN patch"
+                A::SCRATCH_I8 >= im2col::scratch_len_i8(&Self::geometry(H, W)),
+                "the algorithm's scratch is smaller than im2col::scratch_len_i8"
             );
             assert!(
                 matches!(check_accumulator(KH * KW * CIN, 0), Ok(())),

@@ -36,6 +36,20 @@ impl QuantLayer {
     }
 }
 
+/// Asserts `got == want`, naming the first differing element (not dumping both).
+pub fn assert_same(what: &str, got: &[i8], want: &[i8]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    if let Some(i) = got.iter().zip(want).position(|(g, w)| g != w) {
+        let bad = got.iter().zip(want).filter(|(g, w)| g != w).count();
+        panic!(
+            "{what}: element {i}: got {}, reference {} ({bad} of {} differ)",
+            got[i],
+            want[i],
+            got.len()
+        );
+    }
+}
+
 /// Runs every int8 convolution algorithm and asserts that each equals the reference exactly.
 /// Also asserts that each fast path did the work itself (as the f32 checker does). Returns the
 /// reference output.
@@ -46,7 +60,7 @@ pub fn check_conv2d_i8(g: &Conv2dGeometry, x: &[i8], w: &[i8], p: &LayerParamsI8
 
     let mut got = vec![0x55i8; d.output_len];
     let stats = direct::conv2d_i8(g, x, w, p, &mut got).unwrap();
-    assert_eq!(got, want, "direct, {g:?}");
+    assert_same(&format!("direct, {g:?}"), &got, &want);
     assert_eq!(
         stats.interior_pixels + stats.border_pixels,
         d.out_h * d.out_w,
@@ -58,18 +72,19 @@ pub fn check_conv2d_i8(g: &Conv2dGeometry, x: &[i8], w: &[i8], p: &LayerParamsI8
         "{stats:?}"
     );
 
-    let pixels = d.out_h * d.out_w;
-    for tile in [1usize, 2, 7, pixels] {
-        let mut scratch = vec![0x5555i16; im2col::scratch_len(g, tile)];
+    // Exactly the documented scratch, and a longer one.
+    for extra in [0usize, 33] {
+        let mut scratch = vec![0x5555i16; im2col::scratch_len_i8(g) + extra];
         let mut got = vec![0x55i8; d.output_len];
         let stats = im2col::conv2d_i8(g, x, w, p, &mut scratch, &mut got).unwrap();
-        assert_eq!(got, want, "im2col tile {tile}, {g:?}");
-        if im2col::is_pointwise(g) {
-            assert!(stats.pointwise && stats.gemm_tiles == 1, "{stats:?}");
-        } else {
-            assert!(!stats.pointwise, "{stats:?}");
-            assert_eq!(stats.gemm_tiles, pixels.div_ceil(tile), "{stats:?}");
-        }
+        assert_same(&format!("im2col, {g:?}"), &got, &want);
+        // One GEMM per output row and block of 16 filters.
+        assert!(!stats.pointwise, "{stats:?}");
+        assert_eq!(
+            stats.gemm_tiles,
+            d.out_h * g.out_c.div_ceil(16),
+            "{stats:?}"
+        );
     }
     want
 }
@@ -81,13 +96,13 @@ pub fn check_pool2d_i8(g: &Pool2dGeometry, range: ActivationRange, x: &[i8]) -> 
     pool::reference::max_pool2d_i8(g, range, x, &mut want_max).unwrap();
     let mut got = vec![0x55i8; d.output_len];
     pool::simd::max_pool2d_i8(g, range, x, &mut got).unwrap();
-    assert_eq!(got, want_max, "max pool, {g:?}");
+    assert_same(&format!("max pool, {g:?}"), &got, &want_max);
 
     let mut want_avg = vec![0i8; d.output_len];
     pool::reference::avg_pool2d_i8(g, range, x, &mut want_avg).unwrap();
     let mut got = vec![0x55i8; d.output_len];
     pool::simd::avg_pool2d_i8(g, range, x, &mut got).unwrap();
-    assert_eq!(got, want_avg, "avg pool, {g:?}");
+    assert_same(&format!("avg pool, {g:?}"), &got, &want_avg);
     [want_max, want_avg]
 }
 
@@ -98,7 +113,7 @@ pub fn check_dense_i8(x: &[i8], w: &[i8], p: &LayerParamsI8<'_>) -> Vec<i8> {
     dense::reference::dense_i8(x, w, p, &mut want).unwrap();
     let mut got = vec![0x55i8; out];
     dense::simd::dense_i8(x, w, p, &mut got).unwrap();
-    assert_eq!(got, want, "dense");
+    assert_same("dense", &got, &want);
     want
 }
 
