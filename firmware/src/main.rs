@@ -11,9 +11,10 @@
 //! (`.data` + `.bss`) plus the peak stack is all the RAM the firmware uses.
 //!
 //! Cargo features choose what is built (all by default): `modern`, `classic`; `i8`, `f32`;
-//! `reference`, `im2col`, `direct`. On the micro:bit (256 KiB flash) `f32` is left out (its
-//! weights, 2 × 241 KiB, do not fit, and the Cortex-M0 has no FPU), and so is `direct` when both
-//! models are enabled (its code does not fit next to both models' weights; see `build.rs`).
+//! `reference`, `im2col`, `direct`. `f32` is built only on the Cortex-M4F: the Cortex-M0 and the
+//! RV32IMAC have no FPU and 16 KiB of RAM (and the micro:bit's 256 KiB of flash would not hold the
+//! f32 weights, 2 × 241 KiB). On the micro:bit `direct` is left out when both models are enabled
+//! (its code does not fit next to both models' weights; see `build.rs`).
 #![no_std]
 #![no_main]
 
@@ -32,8 +33,8 @@ use tinyconv::models::lenet5::{self, CLASSES, Lenet5F32, Lenet5I8, SIDE};
 #[allow(unused_imports)]
 use tinyconv::{Algorithm, Direct, Im2col, Reference};
 
-/// Whether f32 configurations are built on this board.
-const F32_BUILT: bool = cfg!(all(feature = "f32", not(board = "microbit")));
+/// Whether f32 configurations are built on this board: only where the core has an FPU.
+const F32_BUILT: bool = cfg!(all(feature = "f32", board = "mps2-an386"));
 
 /// im2col's scratch in elements (`i16` for int8, `f32` for f32 layers). The crate's default
 /// (4096) is fine with 4 MiB of RAM; on 16 KiB boards the smallest that runs the int8 model.
@@ -239,42 +240,42 @@ const CONFIGS: &[Config] = &[
         feature = "modern",
         feature = "f32",
         feature = "reference",
-        not(board = "microbit")
+        board = "mps2-an386"
     ))]
     config!(run_f32, "modern", true, "f32", Reference),
     #[cfg(all(
         feature = "modern",
         feature = "f32",
         feature = "im2col",
-        not(board = "microbit")
+        board = "mps2-an386"
     ))]
     config!(run_f32, "modern", true, "f32", Im2colFw),
     #[cfg(all(
         feature = "modern",
         feature = "f32",
         feature = "direct",
-        not(board = "microbit")
+        board = "mps2-an386"
     ))]
     config!(run_f32, "modern", true, "f32", Direct),
     #[cfg(all(
         feature = "classic",
         feature = "f32",
         feature = "reference",
-        not(board = "microbit")
+        board = "mps2-an386"
     ))]
     config!(run_f32, "classic", false, "f32", Reference),
     #[cfg(all(
         feature = "classic",
         feature = "f32",
         feature = "im2col",
-        not(board = "microbit")
+        board = "mps2-an386"
     ))]
     config!(run_f32, "classic", false, "f32", Im2colFw),
     #[cfg(all(
         feature = "classic",
         feature = "f32",
         feature = "direct",
-        not(board = "microbit")
+        board = "mps2-an386"
     ))]
     config!(run_f32, "classic", false, "f32", Direct),
 ];
