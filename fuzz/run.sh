@@ -32,6 +32,9 @@ if ! cargo +nightly fuzz build -O; then
   echo "fuzz build failed" >&2
   exit 2
 fi
+# Run the built binaries directly (`cargo fuzz run` would rebuild when a source file changed).
+triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
+bin="${CARGO_TARGET_DIR:-$here/target}/$triple/release"
 
 status=0
 declare -A execs result
@@ -44,7 +47,7 @@ for t in "${targets[@]}"; do
   fi
   log="$work/$t.log"
   echo "=== $t: ${secs}s"
-  cargo +nightly fuzz run -O "$t" "$work/$t" "corpus/$t" -- \
+  "$bin/$t" "$work/$t" "corpus/$t" -artifact_prefix="artifacts/$t/" \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     >"$log" 2>&1
   rc=$?
