@@ -6,6 +6,7 @@
 use num_traits::Float;
 
 use crate::error::Error;
+use crate::quant::ActivationRange;
 
 /// An element-wise activation function, fused into a layer's output.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -130,6 +131,27 @@ pub fn argmax(xs: &[f32]) -> Result<usize, Error> {
 pub fn argmax_i8(xs: &[i8]) -> Result<usize, Error> {
     let max = xs.iter().copied().max().ok_or(Error::Empty)?;
     Ok(xs.iter().position(|&x| x == max).unwrap_or(0))
+}
+
+/// int8 ReLU, ReLU6 or ReLU_N1_TO_1 in place, as the clamp `x ← clamp(x, range.min, range.max)`
+/// (TFLite's int8 activation when input and output share scale and zero point, as after a
+/// layer; build `range` with [`ActivationRange::relu`], [`ActivationRange::relu6`], ...).
+/// Fused into a layer, the same clamp is its `range`. Sigmoid and tanh are lookup tables:
+/// [`quant::sigmoid_table`](crate::quant::sigmoid_table),
+/// [`quant::apply_table_in_place`](crate::quant::apply_table_in_place).
+///
+/// ```
+/// use tinyconv::{activation::clamp_i8, quant::{ActivationRange, QuantParams}};
+/// let p = QuantParams::new(0.05, -20)?; // ReLU6: [−20, −20 + 6 / 0.05] = [−20, 100]
+/// let mut x = [-128i8, -20, 0, 100, 127];
+/// clamp_i8(ActivationRange::relu6(p), &mut x);
+/// assert_eq!(x, [-20, -20, 0, 100, 100]);
+/// # Ok::<(), tinyconv::quant::QuantError>(())
+/// ```
+pub fn clamp_i8(range: ActivationRange, data: &mut [i8]) {
+    for x in data {
+        *x = (*x).clamp(range.min(), range.max());
+    }
 }
 
 /// The `K` largest elements as `(index, value)` pairs, largest first; ties keep the lower index

@@ -541,3 +541,112 @@ impl RequantI32x8 {
             .min(self.max)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::quant::ActivationRange;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    fn any_multiplier() -> impl Strategy<Value = QuantizedMultiplier> {
+        (
+            prop_oneof![
+                Just(0),
+                Just(1 << 30),
+                Just(i32::MAX),
+                1i32 << 30..=i32::MAX,
+                0..=i32::MAX
+            ],
+            QuantizedMultiplier::MIN_SHIFT..=QuantizedMultiplier::MAX_SHIFT,
+        )
+            .prop_map(|(m, s)| QuantizedMultiplier::new(m, s).unwrap())
+    }
+
+    fn any_acc() -> impl Strategy<Value = i32> {
+        prop_oneof![
+            Just(i32::MIN),
+            Just(i32::MAX),
+            Just(0),
+            -1000i32..1000,
+            any::<i32>()
+        ]
+    }
+
+    proptest! {
+        /// The vector output stage equals the scalar `requantize_to_i8` lane by lane, for every
+        /// shift in [-31, 30] (the conv proptests only reach shifts near the typical ones).
+        #[test]
+        fn vector_requantization_matches_scalar(
+            lanes in proptest::collection::vec((any_acc(), any_acc(), any_multiplier()), 16),
+            zp in any::<i8>(),
+            (lo, hi) in (any::<i8>(), any::<i8>()),
+            single in any::<bool>(),
+            nc in 1usize..=16,
+        ) {
+            let range = ActivationRange::new(lo.min(hi), lo.max(hi)).unwrap();
+            // The kernels add bias to accumulators that the bound keeps far from overflow;
+            // here any sum that fits i32 is fair.
+            let lanes: Vec<(i32, i32, QuantizedMultiplier)> = lanes
+                .into_iter()
+                .map(|(a, b, m)| if a.checked_add(b).is_some() { (a, b, m) } else { (a, 0, m) })
+                .collect();
+            let bias: Vec<i32> = lanes.iter().map(|l| l.1).collect();
+            let multipliers: Vec<QuantizedMultiplier> = lanes.iter().map(|l| l.2).collect();
+            let rounding = if single { Rounding::Single } else { Rounding::Double };
+            let p = LayerParamsI8::new(0, zp, &multipliers[..nc])
+                .with_bias(&bias[..nc])
+                .with_range(range)
+                .with_rounding(rounding);
+            let rq = RequantBlock::new(&p, 0, nc);
+            let acc: [i32; 16] = core::array::from_fn(|o| lanes[o].0);
+            let acc = [
+                i32x8::from(<[i32; 8]>::try_from(&acc[..8]).unwrap()),
+                i32x8::from(<[i32; 8]>::try_from(&acc[8..]).unwrap()),
+            ];
+            let mut out = [0x55i8; 17];
+            rq.store(&acc, &mut out);
+            for o in 0..nc {
+                let want = requantize_to_i8(lanes[o].0 + lanes[o].1, lanes[o].2, zp, range, rounding);
+                prop_assert_eq!(out[o], want, "lane {}: {:?}", o, lanes[o]);
+            }
+            prop_assert!(out[nc..].iter().all(|&v| v == 0x55), "wrote past nc");
+        }
+
+        /// The packed panel holds `w'[c0 + o][2j + t]` at `(j·16 + o)·2 + t`, with every segment
+        /// padded to even and zeros past `out_c`.
+        #[test]
+        fn panel_packing_matches_definition(
+            n_seg in 1usize..=7,
+            seg in 1usize..=40,
+            out_c in 1usize..=40,
+            seed in any::<u8>(),
+        ) {
+            let k = n_seg * seg;
+            let weights: Vec<i8> = (0..out_c * k)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) as i8)
+                .collect();
+            let sp = even(seg) / 2;
+            let pairs = n_seg * sp;
+            for c0 in (0..out_c).step_by(CH_BLOCK) {
+                let mut panel = std::vec![0x5555i16; pairs * 2 * CH_BLOCK];
+                pack_panel_i16(&weights, (n_seg, seg), c0, out_c, &mut panel);
+                for j in 0..pairs {
+                    for o in 0..CH_BLOCK {
+                        for t in 0..2 {
+                            let at = (j % sp) * 2 + t;
+                            let want = if c0 + o < out_c && at < seg {
+                                i16::from(weights[(c0 + o) * k + (j / sp) * seg + at])
+                            } else {
+                                0
+                            };
+                            prop_assert_eq!(panel[(j * CH_BLOCK + o) * 2 + t], want);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
