@@ -298,7 +298,10 @@ pub fn conv2d_i8(data: &[u8]) {
         let mut got = vec![0i8; d.output_len];
         let mut ri = im2col::conv2d_i8(&g, &x, &w, &p, &mut scratch, &mut got).map(|_| ());
         if let Err(Error::ScratchTooSmall { needed, actual }) = ri {
-            assert!(needed > actual && actual == scratch.len(), "{needed} {actual}");
+            assert!(
+                needed > actual && actual == scratch.len(),
+                "{needed} {actual}"
+            );
             scratch = vec![0i16; needed];
             ri = im2col::conv2d_i8(&g, &x, &w, &p, &mut scratch, &mut got).map(|_| ());
         }

@@ -206,7 +206,19 @@ fn gemm_rows<const MR: usize>(
         *row = &b[(m0 + m) * k..][..k];
     }
     let mut n0 = 0;
-    while n0 + 2 <= n_rows {
+    // Three rows of A per block (12 accumulators with 4 filters), then a pair, then one.
+    while n0 + 3 <= n_rows {
+        let arows = [
+            &a[n0 * k..][..k],
+            &a[(n0 + 1) * k..][..k],
+            &a[(n0 + 2) * k..][..k],
+        ];
+        let mut acc = [[f32x8::ZERO; 3]; MR];
+        dot_block_f32(&mut acc, brows, arows);
+        store_block(&acc, n0, m0, out, ldo, finish);
+        n0 += 3;
+    }
+    if n0 + 2 <= n_rows {
         let arows = [&a[n0 * k..][..k], &a[(n0 + 1) * k..][..k]];
         let mut acc = [[f32x8::ZERO; 2]; MR];
         dot_block_f32(&mut acc, brows, arows);
