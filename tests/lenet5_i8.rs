@@ -148,7 +148,7 @@ fn ram_bytes_fit_a_cortex_m0_budget() {
     // 2×10×16, pool2 400, 120, 84.
     let buffers = 6 * 28 + 2 * 28 * 6 + 6 * 14 * 6 + 2 * 10 * 16 + 400 + 120 + 84;
     assert_eq!(Lenet5I8::<Direct>::RAM_BYTES, buffers);
-    assert!(Lenet5I8::<Direct>::RAM_BYTES < 2 * 1024);
+    const { assert!(Lenet5I8::<Direct>::RAM_BYTES < 2 * 1024) };
     assert_eq!(Lenet5I8::<Direct>::IM2COL_SCRATCH, 2905); // conv2: 5 · (14·6 + 1 + 16) + 16 · 5 · 30
     assert_eq!(Lenet5I8::<Im2col<2905>>::RAM_BYTES, buffers + 2 * 2905);
 }
