@@ -6,8 +6,8 @@
     scripts/bench_table.py --no-run   # only rebuild the table from the last results
 
 The suite is `cargo bench --bench conv` (benches/conv.rs). This script reads criterion's JSON
-(`<target>/criterion/**/new/{benchmark,estimates}.json`), takes the median of each benchmark
-(thread CPU time per call), and writes a Markdown table: time, GMAC/s, ratio to the reference
+(`<target>/criterion/**/new/{benchmark,estimates}.json`), takes each benchmark's estimate of
+thread CPU time per call (criterion's slope, or the median under flat sampling), and writes a Markdown table: time, GMAC/s, ratio to the reference
 of the same precision, and for f32 the share of this CPU's f32 FMA peak:
 
     peak = cores used (1) x f32 FMA per cycle (16: two 256-bit FMA units x 8 lanes) x clock
@@ -77,8 +77,12 @@ def load_results():
         meta = json.loads(bj.read_text())
         est = json.loads((bj.parent / "estimates.json").read_text())
         tp = meta.get("throughput") or {}
+        # Criterion's own headline: the slope of time over iteration count (linear sampling),
+        # which discounts the noisier short samples; the median where there is no slope (flat
+        # sampling of the slow reference layers).
+        point = (est.get("slope") or est["median"])["point_estimate"]
         out[(meta["group_id"], meta["function_id"])] = {
-            "ns": est["median"]["point_estimate"],
+            "ns": point,
             "elements": tp.get("Elements"),
         }
     if not out:
@@ -152,7 +156,8 @@ def table(res, quick, cmdline):
         f"Produced by `{cmdline}` ({'quick' if quick else 'full'} run, {when}, commit `{rev}`"
         f"{' with local changes' if dirty else ''}) on {model} ({ncpu} cores, KVM guest), {rustc},"
         " `-C target-cpu=x86-64-v3` (AVX2 + FMA), one thread, batch 1.",
-        "Each cell: median **thread CPU time** per call (other jobs on the machine inflate it less"
+        "Each cell: **thread CPU time** per call (criterion's slope estimate; median for the"
+        " flat-sampled slow references; other jobs on the machine inflate it less"
         " than wall time) · speed-up over the reference of the same precision · throughput in"
         " G MAC/s (pooling: G window elements/s) · for f32, share of the f32 FMA peak.",
         "",
