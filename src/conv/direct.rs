@@ -353,9 +353,9 @@ impl SingleBlock<'_> {
 
 // ---- int8 ------------------------------------------------------------------------------------
 
-use crate::gemm::i16::{OffsetI8, dot_block_i16, store_block_i32};
+use crate::gemm::i16::{OffsetI8, VECTOR, dot_block_i16, store_block_i32};
 use crate::quant::LayerParamsI8;
-use wide::{i16x16, i32x8};
+use wide::i32x8;
 
 /// int8 direct convolution, same meaning as
 /// [`reference::conv2d_i8`](crate::conv::reference::conv2d_i8) (bit-exact). Needs no scratch.
@@ -385,7 +385,7 @@ pub fn conv2d_i8(
     p.check(g.out_c, d.patch_len)?;
     let finish = |o: usize, acc: i32| p.requantize(o, acc + p.bias(o));
     // |offset| ≤ 128 fits i16.
-    let offset = i16x16::splat(p.input_offset() as i16);
+    let offset = p.input_offset() as i16;
     let (x_lo, x_hi) = interior_cols(g, d.out_w);
     let mut stats = ConvStats::default();
     for oy in 0..d.out_h {
@@ -408,7 +408,8 @@ pub fn conv2d_i8(
                 rows,
                 o0,
             };
-            let mr = (g.out_c - o0).min(4);
+            // Blocks of 4 filters with vector registers; one at a time without (smaller code).
+            let mr = (g.out_c - o0).min(if VECTOR { 4 } else { 1 });
             match mr {
                 4 => ctx.row_block::<4>(cols, out_row, &finish),
                 3 => ctx.row_block::<3>(cols, out_row, &finish),
@@ -430,7 +431,7 @@ struct RowI8<'a> {
     g: &'a Conv2dGeometry,
     input: &'a [i8],
     weights: &'a [i8],
-    offset: i16x16,
+    offset: i16,
     oy: usize,
     /// Valid kernel rows of this output row.
     rows: (usize, usize),
@@ -452,7 +453,7 @@ impl RowI8<'_> {
             self.pixels::<MR, 1>([ox], g.valid_cols(ox), out_row, finish);
         }
         let mut ox = x_lo;
-        while ox + 2 <= x_hi {
+        while VECTOR && ox + 2 <= x_hi {
             self.pixels::<MR, 2>([ox, ox + 1], (0, g.kernel_w), out_row, finish);
             ox += 2;
         }

@@ -6,7 +6,6 @@ use crate::error::Error;
 use crate::gemm::gemm_abt_f32;
 use crate::gemm::i16::{OffsetI8, gemm_abt_i16};
 use crate::quant::LayerParamsI8;
-use wide::i16x16;
 
 /// f32 dense layer `out = act(W·x + b)`, same meaning as
 /// [`reference::dense_f32`](super::reference::dense_f32).
@@ -53,7 +52,7 @@ pub fn dense_i8(
     p.check(output.len(), input.len())?;
     let finish = |o: usize, acc: i32| p.requantize(o, acc + p.bias(o));
     // |offset| ≤ 128 fits i16.
-    let offset = i16x16::splat(p.input_offset() as i16);
+    let offset = p.input_offset() as i16;
     let row = |_| OffsetI8 {
         data: input,
         offset,

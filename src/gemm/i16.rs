@@ -23,6 +23,8 @@ pub(crate) trait Row: Copy {
     fn elems(&self) -> &[Self::Elem];
     /// Sixteen elements as `i16` lanes.
     fn widen(&self, v: &[Self::Elem; I16_LANES]) -> i16x16;
+    /// One element as the value that is multiplied (the scalar kernels).
+    fn value(&self, v: Self::Elem) -> i32;
 }
 
 impl Row for &[i16] {
@@ -34,6 +36,10 @@ impl Row for &[i16] {
     #[inline(always)]
     fn widen(&self, v: &[i16; I16_LANES]) -> i16x16 {
         i16x16::from(*v)
+    }
+    #[inline(always)]
+    fn value(&self, v: i16) -> i32 {
+        i32::from(v)
     }
 }
 
@@ -47,6 +53,10 @@ impl Row for &[i8] {
     fn widen(&self, v: &[i8; I16_LANES]) -> i16x16 {
         i16x16::from_i8x16(i8x16::from(*v))
     }
+    #[inline(always)]
+    fn value(&self, v: i8) -> i32 {
+        i32::from(v)
+    }
 }
 
 /// Raw `i8` input plus the input offset `-zero_point`, added after widening. Tail lanes of a
@@ -55,8 +65,8 @@ impl Row for &[i8] {
 pub(crate) struct OffsetI8<'a> {
     /// The input run.
     pub data: &'a [i8],
-    /// The offset in every lane.
-    pub offset: i16x16,
+    /// The offset (`|offset| ≤ 128`).
+    pub offset: i16,
 }
 
 impl Row for OffsetI8<'_> {
@@ -67,7 +77,11 @@ impl Row for OffsetI8<'_> {
     }
     #[inline(always)]
     fn widen(&self, v: &[i8; I16_LANES]) -> i16x16 {
-        i16x16::from_i8x16(i8x16::from(*v)) + self.offset
+        i16x16::from_i8x16(i8x16::from(*v)) + i16x16::splat(self.offset)
+    }
+    #[inline(always)]
+    fn value(&self, v: i8) -> i32 {
+        i32::from(v) + i32::from(self.offset)
     }
 }
 
@@ -93,6 +107,39 @@ pub(crate) fn dot_block_i16<const MR: usize, const NR: usize, B: Row, A: Row>(
     debug_assert!(
         a.iter().all(|s| s.elems().len() == len) && b.iter().all(|s| s.elems().len() == len)
     );
+    if VECTOR {
+        dot_block_i16_simd(acc, b, a);
+    } else {
+        dot_block_i16_scalar(acc, b, a);
+    }
+}
+
+/// [`dot_block_i16`] without vector registers (Cortex-M, RISC-V), where `wide`'s 16 lanes would
+/// be arrays in memory for every `MR × NR` instantiation: plain dot products, added to lane 0.
+#[inline(always)]
+fn dot_block_i16_scalar<const MR: usize, const NR: usize, B: Row, A: Row>(
+    acc: &mut [[i32x8; NR]; MR],
+    b: [B; MR],
+    a: [A; NR],
+) {
+    for m in 0..MR {
+        for n in 0..NR {
+            let mut sum = 0i32;
+            for (&x, &y) in b[m].elems().iter().zip(a[n].elems()) {
+                sum += b[m].value(x) * a[n].value(y);
+            }
+            acc[m][n] += i32x8::from([sum, 0, 0, 0, 0, 0, 0, 0]);
+        }
+    }
+}
+
+#[inline(always)]
+fn dot_block_i16_simd<const MR: usize, const NR: usize, B: Row, A: Row>(
+    acc: &mut [[i32x8; NR]; MR],
+    b: [B; MR],
+    a: [A; NR],
+) {
+    let len = a[0].elems().len();
     let chunks = len / I16_LANES;
     let ac: [&[[A::Elem; I16_LANES]]; NR] =
         core::array::from_fn(|n| &a[n].elems().as_chunks::<I16_LANES>().0[..chunks]);
@@ -134,6 +181,15 @@ pub(crate) fn gemm_abt_i16<A: Row>(
 ) {
     let m_rows = b.len() / k;
     let mut m0 = 0;
+    if !VECTOR {
+        // Register blocking only pays with vector registers; elsewhere one row at a time
+        // keeps the code small (Cortex-M0 flash).
+        while m0 < m_rows {
+            gemm_rows_i16::<1, A>(&a, n_rows, b, k, m0, out, ldo, finish);
+            m0 += 1;
+        }
+        return;
+    }
     while m0 + 4 <= m_rows {
         gemm_rows_i16::<4, A>(&a, n_rows, b, k, m0, out, ldo, finish);
         m0 += 4;
@@ -160,7 +216,7 @@ fn gemm_rows_i16<const MR: usize, A: Row>(
 ) {
     let brows: [&[i8]; MR] = core::array::from_fn(|m| &b[(m0 + m) * k..][..k]);
     let mut n0 = 0;
-    while n0 + 2 <= n_rows {
+    while VECTOR && n0 + 2 <= n_rows {
         let mut acc = [[i32x8::ZERO; 2]; MR];
         dot_block_i16(&mut acc, brows, [a(n0), a(n0 + 1)]);
         store_block_i32(&acc, n0, m0, out, ldo, finish);
@@ -226,11 +282,58 @@ pub(crate) const fn even(k: usize) -> usize {
 
 /// Packs filters `c0..c0 + 16` (of `out_c`; `i8`, `n_seg · seg` values each) into `panel`
 /// (`n_seg · even(seg) · 16` `i16`s): with `w'` the filter with every segment zero-padded to
-/// `even(seg)`, `panel[(j·16 + o)·2 + t] = w'[c0 + o][2j + t]`, zero for channels past `out_c`.
+/// `even(seg)`, `panel[(j·16 + o)·2 + t] = w'[c0 + o][2j + t]`, zero for channels past `out_c`
+/// (on targets without vector registers: filter by filter, see [`pack_panel_i16_rows`]).
 ///
 /// Seen as `i32` pairs this is a transpose of the `16 × pairs` pair matrix of the filters, done
 /// in 8 × 8 blocks with `i32x8::transpose`.
 pub(crate) fn pack_panel_i16(
+    weights: &[i8],
+    (n_seg, seg): (usize, usize),
+    c0: usize,
+    out_c: usize,
+    panel: &mut [i16],
+) {
+    if VECTOR {
+        pack_panel_i16_transposed(weights, (n_seg, seg), c0, out_c, panel);
+    } else {
+        pack_panel_i16_rows(weights, (n_seg, seg), c0, out_c, panel);
+    }
+}
+
+/// The panel of [`gemm_row_i16_scalar`]: filter by filter, `panel[o·P + j] = w'[c0 + o][2j..]`
+/// for the `P = n_seg · even(seg) / 2` pairs of a padded filter (zero for channels past
+/// `out_c`), so a filter's pairs are contiguous. Same size as the transposed panel.
+fn pack_panel_i16_rows(
+    weights: &[i8],
+    (n_seg, seg): (usize, usize),
+    c0: usize,
+    out_c: usize,
+    panel: &mut [i16],
+) {
+    let k = n_seg * seg;
+    let padded = n_seg * even(seg);
+    let nc = CH_BLOCK.min(out_c - c0);
+    for (o, row) in panel[..padded * CH_BLOCK]
+        .chunks_exact_mut(padded)
+        .enumerate()
+    {
+        if o >= nc {
+            row.fill(0);
+            continue;
+        }
+        let w = &weights[(c0 + o) * k..][..k];
+        for (dst, src) in row.chunks_exact_mut(even(seg)).zip(w.chunks_exact(seg)) {
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d = i16::from(v);
+            }
+            dst[seg..].fill(0);
+        }
+    }
+}
+
+/// The panel of the SIMD kernel: `panel[(j·16 + o)·2 + t]` (see [`pack_panel_i16`]).
+fn pack_panel_i16_transposed(
     weights: &[i8],
     (n_seg, seg): (usize, usize),
     c0: usize,
@@ -339,6 +442,133 @@ pub(crate) fn gemm_row_i16(
     out: &mut [i8],
     ldo: usize,
 ) {
+    if VECTOR {
+        gemm_row_i16_simd(buf, seg, n_px, panel, rq, out, ldo);
+    } else {
+        gemm_row_i16_scalar(buf, seg, n_px, panel, rq, out, ldo);
+    }
+}
+
+/// `wide` has vector registers on this target (x86 SSE2/AVX2, AArch64 NEON, wasm SIMD); on
+/// the others (Cortex-M, RISC-V) its types are arrays, and the channel-vectorised kernel's
+/// 6 × 16 accumulators would live in memory: those targets use [`gemm_row_i16_scalar`].
+pub(crate) const VECTOR: bool = cfg!(any(
+    target_feature = "sse2",
+    all(target_feature = "neon", target_arch = "aarch64"),
+    target_feature = "simd128"
+));
+
+/// [`gemm_row_i16`] for targets without vector registers: 2 pixels × 2 channels in 4 scalar
+/// accumulators (they fit the 13 usable registers of a Cortex-M with the operand pointers),
+/// over the same row buffer and panel.
+///
+/// Each step multiplies a pair of `i16` patch values by a pair of `i16` weights and adds both
+/// products, `acc += a.0·w.0 + a.1·w.1`, with both pairs adjacent in memory: exactly `SMLAD`
+/// on ARMv7E-M (Cortex-M4/M7). For that the panel is packed filter by filter here
+/// ([`pack_panel_i16_rows`]), so all four operand streams are contiguous.
+///
+/// **What LLVM emits** (rustc 1.95, `cargo rustc --release --target thumbv7em-none-eabihf
+/// --lib -- --emit asm`): [`dot_pairs`] becomes a loop unrolled 4×, each pair one 32-bit `ldr`
+/// per operand and one `smlad` (8 `ldr` + 4 `smlad` per 8 MACs). A first version with the four
+/// accumulators in one loop was unrolled and reassociated into `ldrsh` + `smlabb` chains with
+/// the accumulators spilled (ARMParallelDSP did not fire), hence four single-accumulator loops,
+/// which read each operand twice but keep `smlad`. The direct and dense int8 kernels multiply
+/// `i8` weights, never a pair of `i16`s in memory, and get `smlabb`/`mla` instead. Cortex-M0
+/// has no DSP extension: `muls` and `adds`.
+fn gemm_row_i16_scalar(
+    buf: &[i16],
+    seg: &Segments,
+    n_px: usize,
+    panel: &[i16],
+    rq: &RequantBlock,
+    out: &mut [i8],
+    ldo: usize,
+) {
+    let seg_pairs = even(seg.seg) / 2;
+    let pairs = seg.n_seg * seg_pairs;
+    let w_all = panel.as_chunks::<2>().0;
+    let mut x0 = 0;
+    while x0 < n_px {
+        // A lone last pixel is computed twice (as pixel 1 too) and stored once.
+        let x1 = (x0 + 1).min(n_px - 1);
+        let mut o = 0;
+        while o < rq.nc {
+            let mut acc = [0i32; 4];
+            let wa = &w_all[o * pairs..][..pairs];
+            let wb = &w_all[(o + 1) * pairs..][..pairs];
+            for s in 0..seg.n_seg {
+                let base = seg.base(s);
+                let a0 = buf[base + x0 * seg.step..][..2 * seg_pairs]
+                    .as_chunks::<2>()
+                    .0;
+                let a1 = buf[base + x1 * seg.step..][..2 * seg_pairs]
+                    .as_chunks::<2>()
+                    .0;
+                let wa = &wa[s * seg_pairs..][..seg_pairs];
+                let wb = &wb[s * seg_pairs..][..seg_pairs];
+                acc = dot2x2(acc, a0, a1, wa, wb);
+            }
+            for (p, x) in [x0, x1]
+                .into_iter()
+                .enumerate()
+                .take(if x1 > x0 { 2 } else { 1 })
+            {
+                for c in 0..2.min(rq.nc - o) {
+                    out[x * ldo + o + c] = rq.scalar(o + c, acc[2 * p + c]);
+                }
+            }
+            o += 2;
+        }
+        x0 += 2;
+    }
+}
+
+/// `acc += [a0·wa, a0·wb, a1·wa, a1·wb]` over pairs of `i16`.
+///
+/// Four single-accumulator dot products rather than one loop with four accumulators: that
+/// loop is unrolled and reassociated by LLVM into `ldrsh` + `smlabb` chains with spills on
+/// ARMv7E-M, while each single-accumulator loop is the pattern its ARMParallelDSP pass turns
+/// into one 32-bit load per operand and `smlad` per pair.
+#[inline(always)]
+fn dot2x2(
+    acc: [i32; 4],
+    a0: &[[i16; 2]],
+    a1: &[[i16; 2]],
+    wa: &[[i16; 2]],
+    wb: &[[i16; 2]],
+) -> [i32; 4] {
+    [
+        dot_pairs(acc[0], a0, wa),
+        dot_pairs(acc[1], a0, wb),
+        dot_pairs(acc[2], a1, wa),
+        dot_pairs(acc[3], a1, wb),
+    ]
+}
+
+/// `acc + Σ_j a[j].0·b[j].0 + a[j].1·b[j].1`.
+#[inline(never)]
+fn dot_pairs(mut acc: i32, a: &[[i16; 2]], b: &[[i16; 2]]) -> i32 {
+    for (x, y) in a.iter().zip(b) {
+        acc += dot2(*x, *y);
+    }
+    acc
+}
+
+/// `a.0·b.0 + a.1·b.1` in `i32` (`SMLAD`'s two products).
+#[inline(always)]
+fn dot2(a: [i16; 2], b: [i16; 2]) -> i32 {
+    i32::from(a[0]) * i32::from(b[0]) + i32::from(a[1]) * i32::from(b[1])
+}
+
+fn gemm_row_i16_simd(
+    buf: &[i16],
+    seg: &Segments,
+    n_px: usize,
+    panel: &[i16],
+    rq: &RequantBlock,
+    out: &mut [i8],
+    ldo: usize,
+) {
     let mut x0 = 0;
     while x0 + PX_BLOCK <= n_px {
         row_block::<PX_BLOCK>(buf, seg, x0, panel, rq, out, ldo);
@@ -407,8 +637,12 @@ pub(crate) struct RequantBlock {
     halves: [RequantI32x8; 2],
     /// Valid channels in this block (≤ 16).
     nc: usize,
-    /// Single rounding has no vector form here; it goes lane by lane through the scalar code.
-    single: Option<[(i32, QuantizedMultiplier); CH_BLOCK]>,
+    /// Bias and multiplier per channel, for the scalar path: single rounding (no vector form
+    /// here) and targets without vector registers.
+    lanes: [(i32, QuantizedMultiplier); CH_BLOCK],
+    /// Use `halves` (double rounding on a target with vector registers).
+    vector: bool,
+    rounding: Rounding,
     zero_point: i8,
     range: crate::quant::ActivationRange,
 }
@@ -462,44 +696,46 @@ impl RequantBlock {
                 any_left: left.iter().any(|&l| l > 0),
             }
         };
+        let halves = if VECTOR {
+            [half(&lanes[..8]), half(&lanes[8..])]
+        } else {
+            // Never read without vector registers: the output stage goes lane by lane.
+            [RequantI32x8::UNUSED; 2]
+        };
         RequantBlock {
-            halves: [half(&lanes[..8]), half(&lanes[8..])],
+            halves,
             nc,
-            single: match p.rounding {
-                Rounding::Single => Some(lanes),
-                Rounding::Double => None,
-            },
+            lanes,
+            vector: VECTOR && p.rounding == Rounding::Double,
+            rounding: p.rounding,
             zero_point: p.output_zero_point,
             range: p.range,
         }
+    }
+
+    /// The output stage of channel `o` of the block, one accumulator at a time.
+    #[inline(always)]
+    fn scalar(&self, o: usize, acc: i32) -> i8 {
+        let (b, m) = self.lanes[o];
+        requantize_to_i8(acc + b, m, self.zero_point, self.range, self.rounding)
     }
 
     /// Requantizes one pixel's 16 accumulators and writes the valid channels to `out[..nc]`.
     #[inline(always)]
     fn store(&self, acc: &[i32x8; 2], out: &mut [i8]) {
         let mut v = [0i8; CH_BLOCK];
-        match &self.single {
-            None => {
-                let lo = self.halves[0].apply(acc[0]).to_array();
-                let hi = self.halves[1].apply(acc[1]).to_array();
-                for o in 0..8 {
-                    // In [-128, 127] after the clamp.
-                    v[o] = lo[o] as i8;
-                    v[o + 8] = hi[o] as i8;
-                }
+        if self.vector {
+            let lo = self.halves[0].apply(acc[0]).to_array();
+            let hi = self.halves[1].apply(acc[1]).to_array();
+            for o in 0..8 {
+                // In [-128, 127] after the clamp.
+                v[o] = lo[o] as i8;
+                v[o + 8] = hi[o] as i8;
             }
-            Some(lanes) => {
-                let a = [acc[0].to_array(), acc[1].to_array()];
-                for (o, y) in v.iter_mut().enumerate() {
-                    let (b, m) = lanes[o];
-                    *y = requantize_to_i8(
-                        a[o / 8][o % 8] + b,
-                        m,
-                        self.zero_point,
-                        self.range,
-                        Rounding::Single,
-                    );
-                }
+        } else {
+            let a = [acc[0].to_array(), acc[1].to_array()];
+            for (o, y) in v.iter_mut().enumerate() {
+                *y = self.scalar(o, a[o / 8][o % 8]);
             }
         }
         match out
@@ -513,6 +749,18 @@ impl RequantBlock {
 }
 
 impl RequantI32x8 {
+    const UNUSED: Self = RequantI32x8 {
+        bias: i32x8::ZERO,
+        multiplier: i32x8::ZERO,
+        left: u32x8::ZERO,
+        right: u32x8::ZERO,
+        mask: i32x8::ZERO,
+        zero_point: i32x8::ZERO,
+        min: i32x8::ZERO,
+        max: i32x8::ZERO,
+        any_left: false,
+    };
+
     /// `clamp(MultiplyByQuantizedMultiplier(acc + bias, M) + zp, min, max)` per lane, equal to
     /// [`requantize_to_i8`] with [`Rounding::Double`].
     #[inline(always)]
@@ -615,6 +863,77 @@ mod tests {
             prop_assert!(out[nc..].iter().all(|&v| v == 0x55), "wrote past nc");
         }
 
+        /// The scalar kernel (Cortex-M, RISC-V) and the SIMD kernel compute the same outputs
+        /// (so the scalar one is tested on x86 too, where it is not the one in use).
+        #[test]
+        fn scalar_kernel_matches_simd_kernel(
+            (n_seg, seg_len, per_row) in (1usize..=6, 1usize..=20, prop_oneof![Just(1usize), Just(2usize)]),
+            n_px in 1usize..=15,
+            step in 1usize..=3,
+            out_c in 1usize..=19,
+            single in any::<bool>(),
+            seed in any::<u16>(),
+        ) {
+            let n_seg = n_seg * per_row;
+            let k = n_seg * seg_len;
+            let weights: Vec<i8> = (0..out_c * k)
+                .map(|i| (((i as u32).wrapping_mul(2_654_435_761) ^ u32::from(seed)) >> 24) as u8 as i8)
+                .collect();
+            let layout = Segments {
+                n_seg,
+                seg: seg_len,
+                per_row,
+                row_stride: 1000,
+                seg_stride: 7,
+                step,
+                rows: n_seg / per_row,
+                rotation: usize::from(seed) % (n_seg / per_row),
+            };
+            let buf: Vec<i16> = (0..1000 * (n_seg / per_row) + 64)
+                .map(|i| ((i as u32).wrapping_mul(40_503).wrapping_add(u32::from(seed)) % 511) as i16 - 255)
+                .collect();
+            let m: Vec<QuantizedMultiplier> = (0..out_c)
+                .map(|o| QuantizedMultiplier::new((1 << 30) + o as i32 * 7919, -9 - (o as i32 % 5)).unwrap())
+                .collect();
+            let bias: Vec<i32> = (0..out_c as i32).map(|o| o * 311 - 2000).collect();
+            let rounding = if single { Rounding::Single } else { Rounding::Double };
+            let p = LayerParamsI8::new(0, -3, &m).with_bias(&bias).with_rounding(rounding);
+            let pairs = n_seg * even(seg_len) / 2;
+            let mut panel = std::vec![0i16; pairs * 2 * CH_BLOCK];
+            for c0 in (0..out_c).step_by(CH_BLOCK) {
+                let rq = RequantBlock::new(&p, c0, out_c);
+                let mut a = std::vec![0x55i8; n_px * out_c];
+                let mut b = std::vec![0x55i8; n_px * out_c];
+                pack_panel_i16_transposed(&weights, (n_seg, seg_len), c0, out_c, &mut panel);
+                gemm_row_i16_simd(&buf, &layout, n_px, &panel, &rq, &mut a[c0..], out_c);
+                pack_panel_i16_rows(&weights, (n_seg, seg_len), c0, out_c, &mut panel);
+                gemm_row_i16_scalar(&buf, &layout, n_px, &panel, &rq, &mut b[c0..], out_c);
+                prop_assert_eq!(a, b);
+            }
+        }
+
+        /// The scalar and SIMD K-contiguous dot products agree (tails and offsets included).
+        #[test]
+        fn scalar_dot_block_matches_simd(len in 1usize..=70, offset in -128i16..=128, seed in any::<u8>()) {
+            let w: Vec<i8> = (0..3 * len).map(|i| (i as u8).wrapping_mul(77).wrapping_add(seed) as i8).collect();
+            let x: Vec<i8> = (0..2 * len).map(|i| (i as u8).wrapping_mul(13) as i8).collect();
+            let b: [&[i8]; 3] = core::array::from_fn(|m| &w[m * len..][..len]);
+            let a: [OffsetI8<'_>; 2] = core::array::from_fn(|n| OffsetI8 { data: &x[n * len..][..len], offset });
+            let mut s = [[i32x8::ZERO; 2]; 3];
+            let mut v = [[i32x8::ZERO; 2]; 3];
+            dot_block_i16_scalar(&mut s, b, a);
+            dot_block_i16_simd(&mut v, b, a);
+            for m in 0..3 {
+                for n in 0..2 {
+                    let want: i32 = (0..len)
+                        .map(|t| i32::from(b[m][t]) * (i32::from(a[n].data[t]) + i32::from(offset)))
+                        .sum();
+                    prop_assert_eq!(s[m][n].reduce_add(), want);
+                    prop_assert_eq!(v[m][n].reduce_add(), want);
+                }
+            }
+        }
+
         /// The packed panel holds `w'[c0 + o][2j + t]` at `(j·16 + o)·2 + t`, with every segment
         /// padded to even and zeros past `out_c`.
         #[test]
@@ -632,7 +951,7 @@ mod tests {
             let pairs = n_seg * sp;
             for c0 in (0..out_c).step_by(CH_BLOCK) {
                 let mut panel = std::vec![0x5555i16; pairs * 2 * CH_BLOCK];
-                pack_panel_i16(&weights, (n_seg, seg), c0, out_c, &mut panel);
+                pack_panel_i16_transposed(&weights, (n_seg, seg), c0, out_c, &mut panel);
                 for j in 0..pairs {
                     for o in 0..CH_BLOCK {
                         for t in 0..2 {
