@@ -263,7 +263,7 @@ pub(crate) fn store_block_i32<const MR: usize, const NR: usize>(
 // Cost per pair step of a 6-pixel × 16-channel block: 2 panel loads, 6 broadcasts (loads),
 // 12 `pmaddwd`, 12 `paddd`: 192 MACs in 24 vector-ALU uops.
 
-use wide::{bytemuck, u32x8};
+use wide::{bytemuck, i16x8, u32x8};
 
 use crate::quant::{LayerParamsI8, QuantizedMultiplier, Rounding, requantize_to_i8};
 
@@ -352,8 +352,10 @@ fn pack_panel_i16_transposed(
             for (r, row) in rows.iter_mut().enumerate() {
                 let o = half * 8 + r;
                 if o < nc {
-                    let w = &weights[(c0 + o) * k..][..k];
-                    *row = bytemuck::cast(i16x16::from_i8x16(padded_pairs(w, seg, j0)));
+                    // Lanes past the filter (read from the next one) land in columns that are
+                    // not stored.
+                    let w = &weights[(c0 + o) * k..];
+                    *row = bytemuck::cast(i16x16::from_i8x16(padded_pairs(w, k, seg, j0)));
                 }
             }
             let cols = i32x8::transpose(rows);
@@ -366,10 +368,11 @@ fn pack_panel_i16_transposed(
     }
 }
 
-/// Values `2·j0 .. 2·j0 + 16` of filter `w` with every `seg`-long segment padded to even, zero
-/// past the end.
+/// Values `2·j0 .. 2·j0 + 16` of the filter at the start of `w` (`k` values, then possibly more
+/// filters) with every `seg`-long segment padded to even: zero past the filter when the
+/// segments are padded, and whatever follows it (or zero at the end of `w`) when not.
 #[inline(always)]
-fn padded_pairs(w: &[i8], seg: usize, j0: usize) -> i8x16 {
+fn padded_pairs(w: &[i8], k: usize, seg: usize, j0: usize) -> i8x16 {
     if seg.is_multiple_of(2) {
         // No padding inside: 16 contiguous values.
         if let Some(v) = w
@@ -379,19 +382,21 @@ fn padded_pairs(w: &[i8], seg: usize, j0: usize) -> i8x16 {
             return i8x16::from(*v);
         }
         let mut a = [0i8; 16];
-        let rest = &w[(2 * j0).min(w.len())..];
-        let n = rest.len().min(16);
-        a[..n].copy_from_slice(&rest[..n]);
+        for (t, v) in a.iter_mut().enumerate() {
+            if let Some(&x) = w.get(2 * j0 + t) {
+                *v = x;
+            }
+        }
         return i8x16::from(a);
     }
     let seg_pairs = even(seg) / 2;
+    let pairs = k / seg * seg_pairs;
     let mut a = [0i8; 16];
     for (t, v) in a.iter_mut().enumerate() {
         let j = j0 + t / 2;
         let at = (j % seg_pairs) * 2 + t % 2;
-        let s = j / seg_pairs;
-        if at < seg && (s + 1) * seg <= w.len() {
-            *v = w[s * seg + at];
+        if j < pairs && at < seg {
+            *v = w[(j / seg_pairs) * seg + at];
         }
     }
     i8x16::from(a)
@@ -725,13 +730,12 @@ impl RequantBlock {
     fn store(&self, acc: &[i32x8; 2], out: &mut [i8]) {
         let mut v = [0i8; CH_BLOCK];
         if self.vector {
-            let lo = self.halves[0].apply(acc[0]).to_array();
-            let hi = self.halves[1].apply(acc[1]).to_array();
-            for o in 0..8 {
-                // In [-128, 127] after the clamp.
-                v[o] = lo[o] as i8;
-                v[o + 8] = hi[o] as i8;
-            }
+            // Already clamped to [-128, 127]: the saturating packs (`packssdw`, `packsswb`)
+            // narrow exactly.
+            let lo = i16x8::from_i32x8_saturate(self.halves[0].apply(acc[0]));
+            let hi = i16x8::from_i32x8_saturate(self.halves[1].apply(acc[1]));
+            let both: i16x16 = bytemuck::cast([lo, hi]);
+            v = i8x16::from_i16x16_saturate(both).to_array();
         } else {
             let a = [acc[0].to_array(), acc[1].to_array()];
             for (o, y) in v.iter_mut().enumerate() {
@@ -784,7 +788,11 @@ impl RequantI32x8 {
         let remainder = high & self.mask;
         let threshold = self.mask.unbounded_shr_scalar(1) - high.unbounded_shr_scalar(31);
         let q = high.unbounded_shr(self.right) - remainder.simd_gt(threshold);
-        q.saturating_add(self.zero_point)
+        // `requantize_to_i8` adds the zero point saturating; any |q| > 2^24 ends at an i8
+        // bound either way, so clamping first makes a plain add exact (AVX2 has no saturating
+        // 32-bit add).
+        let limit = i32x8::splat(1 << 24);
+        (q.max(-limit).min(limit) + self.zero_point)
             .max(self.min)
             .min(self.max)
     }
