@@ -453,12 +453,16 @@ impl RowI8<'_> {
             self.pixels::<MR, 1>([ox], g.valid_cols(ox), out_row, finish);
         }
         let mut ox = x_lo;
-        while VECTOR && ox + 2 <= x_hi {
-            self.pixels::<MR, 2>([ox, ox + 1], (0, g.kernel_w), out_row, finish);
-            ox += 2;
+        if VECTOR {
+            while ox + 2 <= x_hi {
+                self.pixels::<MR, 2>([ox, ox + 1], (0, g.kernel_w), out_row, finish);
+                ox += 2;
+            }
         }
-        if ox < x_hi {
+        // The last interior pixel, or all of them without vector registers.
+        while ox < x_hi {
             self.pixels::<MR, 1>([ox], (0, g.kernel_w), out_row, finish);
+            ox += 1;
         }
         for ox in x_hi..out_w {
             self.pixels::<MR, 1>([ox], g.valid_cols(ox), out_row, finish);

@@ -216,16 +216,20 @@ fn gemm_rows_i16<const MR: usize, A: Row>(
 ) {
     let brows: [&[i8]; MR] = core::array::from_fn(|m| &b[(m0 + m) * k..][..k]);
     let mut n0 = 0;
-    while VECTOR && n0 + 2 <= n_rows {
-        let mut acc = [[i32x8::ZERO; 2]; MR];
-        dot_block_i16(&mut acc, brows, [a(n0), a(n0 + 1)]);
-        store_block_i32(&acc, n0, m0, out, ldo, finish);
-        n0 += 2;
+    if VECTOR {
+        while n0 + 2 <= n_rows {
+            let mut acc = [[i32x8::ZERO; 2]; MR];
+            dot_block_i16(&mut acc, brows, [a(n0), a(n0 + 1)]);
+            store_block_i32(&acc, n0, m0, out, ldo, finish);
+            n0 += 2;
+        }
     }
-    if n0 < n_rows {
+    // The last row, or all of them without vector registers.
+    while n0 < n_rows {
         let mut acc = [[i32x8::ZERO; 1]; MR];
         dot_block_i16(&mut acc, brows, [a(n0)]);
         store_block_i32(&acc, n0, m0, out, ldo, finish);
+        n0 += 1;
     }
 }
 
@@ -456,22 +460,20 @@ pub(crate) fn gemm_row_i16(
 
 /// `wide` has vector registers on this target (x86 SSE2/AVX2, AArch64 NEON, wasm SIMD); on
 /// the others (Cortex-M, RISC-V) its types are arrays, and the channel-vectorised kernel's
-/// 6 × 16 accumulators would live in memory: those targets use [`gemm_row_i16_scalar`].
+/// 6 × 16 accumulators would live in memory: those targets use [`gemm_row_i16_scalar`], scalar
+/// dot products in [`dot_block_i16`] and no register blocking.
 ///
-/// **Disabled for now (always `true`):** with `VECTOR = false` forced on the host, the int8
-/// conv tests fail (tests/conv_i8.rs, tests/lenet5_i8.rs), and the firmware's int8 `direct`
-/// results differed from the host on the Cortex-M4 and M0. Until the scalar paths are fixed and
-/// tested on the host, every target runs the `wide` paths (emulated on Cortex-M and RISC-V:
-/// correct, larger and slower). `HAS_VECTOR_REGISTERS` records what the target has.
-pub(crate) const VECTOR: bool = true;
-
-/// Whether `wide` has vector registers on this target (what [`VECTOR`] should follow once the
-/// scalar paths are fixed).
-#[allow(dead_code)]
-pub(crate) const HAS_VECTOR_REGISTERS: bool = cfg!(any(
-    target_feature = "sse2",
-    all(target_feature = "neon", target_arch = "aarch64"),
-    target_feature = "simd128"
+/// `--cfg tinyconv_scalar_kernels` selects the scalar paths on any target, so that the host
+/// test suite covers what Cortex-M and RISC-V run:
+/// `RUSTFLAGS="--cfg tinyconv_scalar_kernels" cargo test --test conv_i8 --test pool_dense_i8
+/// --test requantize_i8 --test lenet5_i8`.
+pub(crate) const VECTOR: bool = cfg!(all(
+    not(tinyconv_scalar_kernels),
+    any(
+        target_feature = "sse2",
+        all(target_feature = "neon", target_arch = "aarch64"),
+        target_feature = "simd128"
+    )
 ));
 
 /// [`gemm_row_i16`] for targets without vector registers: 2 pixels × 2 channels in 4 scalar
