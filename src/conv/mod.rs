@@ -194,7 +194,7 @@ impl<
 /// Weights (`[COUT][KH][KW][CIN]`, symmetric), bias (`i32`, scale `input_scale ·
 /// weight_scale[o]`) and requantization multipliers are borrowed, so they can live in flash
 /// as `static`s; the constructor is `const` and checks the bias against the accumulator bound
-/// (see [`check_accumulator`](crate::quant::check_accumulator)), so a `const` layer is checked
+/// (see [`check_accumulator`]), so a `const` layer is checked
 /// at compile time. [`forward`](Self::forward) checks the output shape at compile time, and
 /// refuses to compile a layer whose `KH·KW·CIN · 255 · 128` exceeds `i32::MAX`.
 ///

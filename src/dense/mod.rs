@@ -88,7 +88,7 @@ pub(crate) fn check(
 /// quantization repeat the one multiplier) with its shape in its type. Everything is borrowed
 /// (`static`-friendly); the `const` constructor checks the accumulator bound
 /// (`IN · 255 · 128 + max|bias| ≤ i32::MAX`, see
-/// [`check_accumulator`](crate::quant::check_accumulator)).
+/// [`check_accumulator`]).
 ///
 /// ```
 /// use tinyconv::{DenseI8, Direct, quant::QuantizedMultiplier};

@@ -20,6 +20,9 @@
 //!   `MultiplyByQuantizedMultiplier`, double or single rounding).
 //! - [`QuantParams`], [`PerChannelScales`], [`ActivationRange`], [`requant_multiplier`]:
 //!   validated parameters; an invalid scale, zero point or range cannot be constructed.
+//! - [`LayerParamsI8`], [`check_accumulator`]: the parameters the int8 convolution and dense
+//!   kernels take (zero points, multipliers, bias, fused activation, rounding) and the bound
+//!   `patch_len · 255 · 128 + |bias| ≤ i32::MAX` that keeps their `i32` accumulator exact.
 //! - [`quantize`] / [`dequantize`]: conversions between `f32` and `i8`.
 //! - [`sigmoid_table`] / [`tanh_table`] / [`apply_table`]: int8 activations as 256-entry
 //!   lookup tables.
