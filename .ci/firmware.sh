@@ -15,7 +15,19 @@ if ! command -v qemu-system-arm >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq qemu-system-arm >/dev/null
 fi
-rustup component add llvm-tools >/dev/null 2>&1 || rustup component add llvm-tools-preview >/dev/null
+# The instruction-profile QEMU plugin (per-layer counts) is built with gcc against glib.
+if ! command -v gcc >/dev/null || ! pkg-config --exists glib-2.0 2>/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq gcc pkg-config libglib2.0-dev >/dev/null
+fi
+rustup component add llvm-tools >/dev/null 2>&1 || # The instruction-profile QEMU plugin (per-layer counts) is built with gcc against glib.
+if ! command -v gcc >/dev/null || ! pkg-config --exists glib-2.0 2>/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq gcc pkg-config libglib2.0-dev >/dev/null
+fi
+rustup component add llvm-tools-preview >/dev/null
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf >/dev/null
 
 # The firmware is its own workspace with its own Cargo.lock and target/ (not CARGO_TARGET_DIR).

@@ -1,10 +1,16 @@
 /* libprofile.so: guest instructions per function between `bench_start()` and `bench_stop()`,
- * summed over all measured regions (one region = one inference in tinyconv's firmware).
- * usage: -plugin ./libprofile.so,start=0xADDR,stop=0xADDR,syms=FILE -d plugin
- * FILE: one function per line, "ADDR SIZE NAME" (hex, hex, text), as `llvm-nm -C -S` gives.
+ * summed over all measured regions (one region = one inference in tinyconv's firmware), and,
+ * optionally, per call tree of named functions (the layers of a model).
+ * usage: -plugin ./libprofile.so,start=0xADDR,stop=0xADDR,syms=FILE[,scopes=FILE] -d plugin
+ * syms FILE: one function per line, "ADDR SIZE NAME" (hex, hex, text), as `llvm-nm -C -S` gives.
+ * scopes FILE: one function per line, "ADDR LABEL" (hex, text without spaces). A call of such a
+ * function opens a scope with its label; everything executed until control is back in the
+ * function that made the call (its return, or a tail call's return) counts for the scope,
+ * callees included. Scopes nest: counts are per path of labels ("conv1/pool"), exclusive of
+ * inner scopes; instructions in no scope count for the path "-".
  * Attribution is by the translated block's first instruction (a block never spans two
  * functions: calls and returns end blocks). Marker bodies are not counted. Single vCPU.
- * Built and run by scripts/firmware_profile.sh. */
+ * Built and run by scripts/firmware_profile.sh and scripts/firmware_report.py. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +29,38 @@ typedef struct {
 typedef struct {
     Sym *sym; /* NULL: no symbol covers the block */
     uint64_t insns;
+    int scope; /* index into scopes if the block starts a scope function, else -1 */
 } Block;
+
+/* Scope functions (entry address, label). */
+typedef struct {
+    uint64_t pc;
+    char label[64];
+} Scope;
+
+/* An open scope: its label and the function that called it. */
+typedef struct {
+    int scope;
+    Sym *caller;
+} Frame;
+
+/* Instructions per path of open scopes ("conv1/pool"). */
+typedef struct {
+    char path[256];
+    uint64_t count;
+} Path;
+
+#define MAX_DEPTH 8
+#define MAX_PATHS 64
+static Scope *scopes;
+static size_t nscopes;
+static Frame stack[MAX_DEPTH];
+static int depth;
+static Path paths[MAX_PATHS];
+static size_t npaths;
+static Path *current; /* the path of the open scopes */
+static Sym *prev_sym;
+static uint64_t dropped; /* instructions of paths beyond MAX_PATHS or MAX_DEPTH */
 
 static Sym *syms;
 static size_t nsyms;
@@ -52,14 +89,56 @@ static Sym *find(uint64_t pc)
     return lo < nsyms && syms[lo].lo <= pc && pc < syms[lo].hi ? &syms[lo] : NULL;
 }
 
+/* The Path entry for the current stack of scopes (created on first use). */
+static Path *path_of_stack(void)
+{
+    char buf[256];
+    size_t n = 0;
+    buf[0] = 0;
+    if (depth == 0) snprintf(buf, sizeof buf, "-");
+    for (int i = 0; i < depth; i++)
+        n += snprintf(buf + n, sizeof buf - n, "%s%s", i ? "/" : "", scopes[stack[i].scope].label);
+    for (size_t i = 0; i < npaths; i++)
+        if (!strcmp(paths[i].path, buf)) return &paths[i];
+    if (npaths == MAX_PATHS) return NULL;
+    snprintf(paths[npaths].path, sizeof paths[npaths].path, "%s", buf);
+    return &paths[npaths++];
+}
+
 static void block_exec(unsigned int vcpu, void *udata)
 {
     Block *b = udata;
     if (!counting) return;
     if (b->sym) b->sym->count += b->insns; else unknown += b->insns;
+    if (!nscopes) return;
+    /* Back in the function that opened a scope: that scope and the ones inside it are over. */
+    for (int i = depth - 1; i >= 0; i--) {
+        if (b->sym && stack[i].caller == b->sym) {
+            depth = i;
+            current = path_of_stack();
+            break;
+        }
+    }
+    /* A call of a scope function (not a jump back to its first block from inside it). */
+    if (b->scope >= 0 && prev_sym != b->sym) {
+        if (depth < MAX_DEPTH) {
+            stack[depth].scope = b->scope;
+            stack[depth].caller = prev_sym;
+            depth++;
+            current = path_of_stack();
+        }
+    }
+    if (current) current->count += b->insns; else dropped += b->insns;
+    prev_sym = b->sym;
 }
 
-static void start_exec(unsigned int vcpu, void *udata) { counting = 1; }
+static void start_exec(unsigned int vcpu, void *udata)
+{
+    counting = 1;
+    depth = 0;
+    prev_sym = NULL;
+    current = nscopes ? path_of_stack() : NULL;
+}
 static void stop_exec(unsigned int vcpu, void *udata) { if (counting) regions++; counting = 0; }
 
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -73,6 +152,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         Block *b = g_new0(Block, 1);
         b->sym = find(pc);
         b->insns = qemu_plugin_tb_n_insns(tb);
+        b->scope = -1;
+        for (size_t i = 0; i < nscopes; i++)
+            if (scopes[i].pc == pc) b->scope = (int)i;
         qemu_plugin_register_vcpu_tb_exec_cb(tb, block_exec, QEMU_PLUGIN_CB_NO_REGS, b);
     }
 }
@@ -95,16 +177,48 @@ static void at_exit(qemu_plugin_id_t id, void *p)
         snprintf(buf, sizeof buf, "%12" PRIu64 "  (no symbol)\n", regions ? unknown / regions : 0);
         qemu_plugin_outs(buf);
     }
+    if (nscopes) {
+        qemu_plugin_outs("scopes (instructions per region, exclusive of inner scopes)\n");
+        for (size_t i = 0; i < npaths; i++) {
+            snprintf(buf, sizeof buf, "scope %12" PRIu64 " %s\n",
+                     regions ? paths[i].count / regions : 0, paths[i].path);
+            qemu_plugin_outs(buf);
+        }
+        if (dropped) {
+            snprintf(buf, sizeof buf, "scope %12" PRIu64 " (dropped: too many paths or too deep)\n",
+                     regions ? dropped / regions : 0);
+            qemu_plugin_outs(buf);
+        }
+    }
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
                                            int argc, char **argv)
 {
-    const char *file = NULL;
+    const char *file = NULL, *scope_file = NULL;
     for (int i = 0; i < argc; i++) {
         if (!strncmp(argv[i], "start=", 6)) start_pc = strtoull(argv[i] + 6, NULL, 0) & ~1ULL;
         else if (!strncmp(argv[i], "stop=", 5)) stop_pc = strtoull(argv[i] + 5, NULL, 0) & ~1ULL;
         else if (!strncmp(argv[i], "syms=", 5)) file = argv[i] + 5;
+        else if (!strncmp(argv[i], "scopes=", 7)) scope_file = argv[i] + 7;
+    }
+    if (scope_file) {
+        FILE *sf = fopen(scope_file, "r");
+        if (!sf) {
+            fprintf(stderr, "profile: cannot read scopes=%s\n", scope_file);
+            return -1;
+        }
+        size_t scap = 16;
+        scopes = calloc(scap, sizeof(Scope));
+        uint64_t pc;
+        char label[64];
+        while (fscanf(sf, "%" SCNx64 " %63s", &pc, label) == 2) {
+            if (nscopes == scap) scopes = realloc(scopes, (scap *= 2) * sizeof(Scope));
+            scopes[nscopes].pc = pc & ~1ULL;
+            snprintf(scopes[nscopes].label, sizeof scopes[nscopes].label, "%s", label);
+            nscopes++;
+        }
+        fclose(sf);
     }
     FILE *f = file ? fopen(file, "r") : NULL;
     if (!start_pc || !stop_pc || !f) {

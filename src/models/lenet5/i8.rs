@@ -488,7 +488,11 @@ impl<'w, A: Algorithm> Lenet5I8<'w, A> {
 /// One band of an int8 convolution fused with the 2×2, stride-2 pooling after it (and, for
 /// `classic`, the sigmoid table between them): two conv output rows into `band`, pooled into one
 /// output row.
+///
+/// Never inlined: `scripts/firmware_report.py` attributes the instructions of conv1 + pool1
+/// (`C = 6`) and conv2 + pool2 (`C = 16`) to this function's two instances.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn band_step<A: Algorithm, const C: usize>(
     g: &Conv2dGeometry,
     input: &[i8],
