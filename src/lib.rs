@@ -57,6 +57,7 @@ pub mod activation;
 pub mod algorithm;
 pub mod conv;
 pub mod dense;
+pub mod depthwise;
 pub mod error;
 pub mod geometry;
 pub mod models;

@@ -740,7 +740,7 @@ impl RequantBlock {
 
     /// Requantizes one pixel's 16 accumulators and writes the valid channels to `out[..nc]`.
     #[inline(always)]
-    fn store(&self, acc: &[i32x8; 2], out: &mut [i8]) {
+    pub(crate) fn store(&self, acc: &[i32x8; 2], out: &mut [i8]) {
         let mut v = [0i8; CH_BLOCK];
         if self.vector {
             // Already clamped to [-128, 127]: the saturating packs (`packssdw`, `packsswb`)
