@@ -18,6 +18,18 @@ pub enum Error {
         /// TFLite's name of the operator (`CUSTOM:name` for custom ones).
         op: String,
     },
+    /// An operator the parser understands but tinyconv has no kernel for yet (the generator
+    /// cannot emit it).
+    MissingKernel {
+        /// Index of the operator in execution order.
+        operator: usize,
+        /// TFLite's name of the operator.
+        op: String,
+        /// The kernel that is missing.
+        what: String,
+    },
+    /// Reading or writing a file (the build-script API).
+    Io(String),
     /// A feature tinyconv does not implement: an option, a tensor type, a quantization scheme,
     /// dynamic shapes, several subgraphs...
     Unsupported(String),
@@ -41,6 +53,13 @@ impl fmt::Display for Error {
             Error::UnsupportedOp { operator, op } => {
                 write!(f, "operator {operator}: {op} is not supported by tinyconv")
             }
+            Error::MissingKernel { operator, op, what } => {
+                write!(
+                    f,
+                    "operator {operator} ({op}): tinyconv has no {what} kernel yet"
+                )
+            }
+            Error::Io(m) => write!(f, "{m}"),
             Error::Unsupported(m) => write!(f, "unsupported: {m}"),
         }
     }

@@ -6,12 +6,15 @@
 //! * [`parse`](parse::parse): `.tflite` bytes → a validated [`Model`] (ops, tensors, shapes,
 //!   quantization, constant data), or an [`Error`] that names what is wrong or unsupported and
 //!   where — never a panic.
+//! * [`codegen::generate`]: a validated model → a `no_std` Rust module that runs it with tinyconv
+//!   ([`generate_file`] for build scripts).
 //! * [`Plan`]: the buffer plan (tensors whose lifetimes do not overlap share memory).
 //! * [`golden`]: reader of the golden files that `scripts/make_models.py` writes from TensorFlow
 //!   Lite Micro's interpreter (the oracle the generated code is tested against).
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod codegen;
 pub mod error;
 pub mod golden;
 pub mod inspect;
@@ -31,3 +34,32 @@ pub use error::Error;
 pub use model::Model;
 pub use parse::parse;
 pub use plan::Plan;
+
+use std::path::Path;
+
+/// Reads `tflite`, generates its Rust module and writes it to `out` — the call for a user's
+/// `build.rs`:
+///
+/// ```no_run
+/// // build.rs
+/// let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("model.rs");
+/// tinyconv_tflite::generate_file("model.tflite", &out).unwrap();
+/// println!("cargo::rerun-if-changed=model.tflite");
+/// // src/main.rs: mod model { include!(concat!(env!("OUT_DIR"), "/model.rs")); }
+/// ```
+///
+/// # Errors
+/// [`Error::Io`] if a file cannot be read or written, else as [`parse`] and
+/// [`codegen::generate`].
+pub fn generate_file(tflite: impl AsRef<Path>, out: impl AsRef<Path>) -> Result<(), Error> {
+    let (tflite, out) = (tflite.as_ref(), out.as_ref());
+    let bytes =
+        std::fs::read(tflite).map_err(|e| Error::Io(format!("{}: {e}", tflite.display())))?;
+    let model = parse(&bytes)?;
+    let name = tflite.file_name().map_or_else(
+        || "model.tflite".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let code = codegen::generate(&model, &name)?;
+    std::fs::write(out, code).map_err(|e| Error::Io(format!("{}: {e}", out.display())))
+}

@@ -30,6 +30,14 @@ enum Command {
         #[arg(long)]
         tflm_arena: Option<usize>,
     },
+    /// Writes the Rust module that runs the model with tinyconv.
+    Gen {
+        /// The .tflite file.
+        model: PathBuf,
+        /// Where to write the module.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +63,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 inspect::thousands(bytes.len() as u64)
             );
             print!("{}", inspect::report(&m, &plan, tflm_arena));
+            Ok(())
+        }
+        Command::Gen { model, output } => {
+            tinyconv_tflite::generate_file(&model, &output)
+                .map_err(|e| format!("{}: {e}", model.display()))?;
+            println!("wrote {}", output.display());
             Ok(())
         }
     }

@@ -13,6 +13,10 @@ use crate::model::{
 use crate::schema_generated::tflite;
 use planus::ReadAsRoot;
 
+/// The most elements a tensor may have (TFLite's shapes are `i32`; a microcontroller model is
+/// far smaller).
+const MAX_ELEMENTS: usize = 1 << 31;
+
 /// The schema version TFLite and TFLM accept.
 const SCHEMA_VERSION: u32 = 3;
 
@@ -255,6 +259,14 @@ fn read_tensor(index: usize, t: tflite::TensorRef<'_>, buffers: &[&[u8]]) -> Res
         shape.push(usize::try_from(d).map_err(|_| {
             Error::unsupported(format!("{}: dynamic or negative dimension {d}", at()))
         })?);
+    }
+    // Every size computed later (bytes, MACs, offsets) stays far from overflow.
+    let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if elements.is_none_or(|n| n > MAX_ELEMENTS) {
+        return Err(Error::unsupported(format!(
+            "{}: shape {shape:?} has more than 2^31 elements",
+            at()
+        )));
     }
     if let Some(signature) = t.shape_signature()? {
         for (axis, d) in signature.iter().enumerate() {
@@ -1145,7 +1157,10 @@ fn check_operator(model: &Model, raw: &RawOp<'_>) -> Result<Operator, Error> {
                 let after = usize::try_from(pair[1])
                     .map_err(|_| cx.err(format!("negative padding {}", pair[1])))?;
                 resolved.push([before, after]);
-                expected.push(shape[d] + before + after);
+                let padded = shape[d]
+                    .checked_add(before)
+                    .and_then(|n| n.checked_add(after));
+                expected.push(padded.ok_or_else(|| cx.err(format!("padding {pair:?} overflows")))?);
             }
             if cx.tensor(output).shape != expected {
                 return Err(cx.err(format!(

@@ -1,0 +1,785 @@
+//! The code generator: a validated [`Model`] → a Rust module that runs it with tinyconv.
+//!
+//! The module depends only on `tinyconv`, is `no_std`, has no inner attributes (so it can be a
+//! `mod model;` file or `include!`d from a build script's `OUT_DIR`) and exposes:
+//!
+//! ```text
+//! pub struct Model { .. }                    // the activation arena
+//! impl Model {
+//!     pub const INPUT_LEN: usize;            // elements, flattened NHWC
+//!     pub const OUTPUT_LEN: usize;
+//!     pub const INPUT_SCALE: f32;  pub const INPUT_ZERO_POINT: i8;    // int8 models
+//!     pub const OUTPUT_SCALE: f32; pub const OUTPUT_ZERO_POINT: i8;   // int8 models
+//!     pub const RAM_BYTES: usize;            // size_of::<Model>()
+//!     pub const fn new() -> Model;
+//!     pub fn run(&mut self, input: &[T; Model::INPUT_LEN], output: &mut [T; Model::OUTPUT_LEN]);
+//!     pub fn try_run(&mut self, ..) -> Result<(), tinyconv::Error>;
+//! }
+//! ```
+//!
+//! with `T = i8` for int8 models and `f32` for f32 ones. Weights, biases and requantization
+//! parameters are `static`s in the layouts the kernels read (TFLite's filter layout
+//! `[C_out][KH][KW][C_in]` and dense layout `[out][in]` are tinyconv's canonical ones, so no
+//! permutation is needed yet); requantization multipliers are computed at compile time by
+//! tinyconv's own `const fn`s from the scales, which are written out in the module.
+//!
+//! Kernel per layer: today the generator calls the runtime-shape slice kernels that exist in
+//! tinyconv (`conv::direct`, `dense::simd`, `pool::simd`); an operator without a tinyconv
+//! kernel is [`Error::MissingKernel`].
+
+use std::fmt::Write;
+
+use tinyconv::quant::{self, ActivationRange, QuantParams};
+
+use crate::error::Error;
+use crate::inspect::describe;
+use crate::model::{Data, Fused, Model, Op, Operator, Precision, Window};
+use crate::plan::{Location, Plan};
+
+/// Generates the Rust module for `model`. `source` names the `.tflite` file in the module's
+/// documentation (a file name, not a path, so that the output does not depend on where the
+/// generator ran).
+///
+/// # Errors
+/// [`Error::MissingKernel`] for an operator tinyconv has no kernel for;
+/// [`Error::Unsupported`] for a layer a kernel would reject (an accumulator that could
+/// overflow `i32`, a requantization multiplier out of range, non-finite f32 weights).
+pub fn generate(model: &Model, source: &str) -> Result<String, Error> {
+    let plan = Plan::new(model);
+    plan.check()
+        .map_err(|e| Error::malformed(format!("buffer plan: {e}")))?;
+    if plan.locations[model.output] == Location::Input {
+        return Err(Error::unsupported(
+            "the model's output is its input reshaped (no operator computes it)",
+        ));
+    }
+    let mut g = Gen {
+        model,
+        plan: &plan,
+        statics: String::new(),
+        body: String::new(),
+        helpers: Helpers::default(),
+    };
+    for op in &model.operators {
+        g.operator(op)?;
+    }
+    Ok(g.finish(source))
+}
+
+#[derive(Default)]
+struct Helpers {
+    split: bool,
+    mq: bool,
+    mq_f32_product: bool,
+    range: bool,
+}
+
+struct Gen<'m> {
+    model: &'m Model,
+    plan: &'m Plan,
+    statics: String,
+    body: String,
+    helpers: Helpers,
+}
+
+/// An operand expression and what it borrows.
+enum Operand {
+    /// `&input[..]`, `&output[..]`, `&before[..]`, `&after[..]`.
+    Expr(String),
+}
+
+fn elem(p: Precision) -> &'static str {
+    match p {
+        Precision::I8 => "i8",
+        Precision::F32 => "f32",
+    }
+}
+
+fn f32_literal(x: f32) -> String {
+    let s = format!("{x:?}");
+    // `{:?}` prints the shortest string that reads back as the same f32 ("1.0", "1e-7").
+    s
+}
+
+fn array<T: Copy>(values: &[T], per_line: usize, fmt: impl Fn(T) -> String) -> String {
+    let mut s = String::from("[\n");
+    for chunk in values.chunks(per_line.max(1)) {
+        s.push_str("    ");
+        let items: Vec<String> = chunk.iter().map(|&v| fmt(v)).collect();
+        s.push_str(&items.join(", "));
+        s.push_str(",\n");
+    }
+    s.push(']');
+    s
+}
+
+fn quant_params(scale: f32, zero_point: i32) -> Result<QuantParams, Error> {
+    QuantParams::new(scale, zero_point)
+        .map_err(|e| Error::unsupported(format!("scale {scale} zero point {zero_point}: {e}")))
+}
+
+impl Gen<'_> {
+    fn at(&self, op: &Operator) -> String {
+        format!("operator {} ({})", op.index, op.tflite_name)
+    }
+
+    fn missing(&self, op: &Operator, what: &str) -> Error {
+        Error::MissingKernel {
+            operator: op.index,
+            op: op.tflite_name.clone(),
+            what: what.to_string(),
+        }
+    }
+
+    /// The per-tensor `(scale, zero point)` of an int8 tensor (validated by the parser).
+    fn qp(&self, t: usize) -> (f32, i32) {
+        self.model.tensor(t).per_tensor().unwrap_or((1.0, 0))
+    }
+
+    /// The int8 clamp of a fused activation on tensor `t`, as a Rust expression.
+    fn range_expr(&mut self, op: &Operator, fused: Fused, t: usize) -> Result<String, Error> {
+        let (scale, zp) = self.qp(t);
+        let out = quant_params(scale, zp)
+            .map_err(|e| Error::unsupported(format!("{}: {e}", self.at(op))))?;
+        let r = match fused {
+            Fused::None => return Ok("ActivationRange::none()".to_string()),
+            Fused::Relu => ActivationRange::relu(out),
+            Fused::Relu6 => ActivationRange::relu6(out),
+            Fused::ReluN1To1 => ActivationRange::relu_n1_to_1(out),
+        };
+        self.helpers.range = true;
+        Ok(format!(
+            "range({}, {}) /* {} */",
+            r.min(),
+            r.max(),
+            fused.name()
+        ))
+    }
+
+    fn f32_activation(&self, op: &Operator, fused: Fused) -> Result<&'static str, Error> {
+        match fused {
+            Fused::None => Ok("Activation::Identity"),
+            Fused::Relu => Ok("Activation::Relu"),
+            Fused::Relu6 => Ok("Activation::Relu6"),
+            Fused::ReluN1To1 => Err(self.missing(op, "f32 RELU_N1_TO_1 activation")),
+        }
+    }
+
+    /// Binds `y` to the op's output slice and returns the expressions of its activation inputs
+    /// (in the order of `inputs`).
+    fn io(&mut self, op: &Operator, inputs: &[usize]) -> Result<Vec<Operand>, Error> {
+        let out = self.plan.locations[op.output];
+        let mut exprs = Vec::new();
+        let mut uses_before = false;
+        let mut uses_after = false;
+        let (at, len) = match out {
+            Location::Arena { offset, len } => (offset, len),
+            _ => (0, 0),
+        };
+        for &t in inputs {
+            let e = match self.plan.locations[t] {
+                Location::Input => "&input[..]".to_string(),
+                Location::Output => "&output[..]".to_string(),
+                Location::Arena { offset, len: n } => match out {
+                    Location::Arena { .. } => {
+                        if offset + n <= at {
+                            uses_before = true;
+                            format!("&before[{offset}..{}]", offset + n)
+                        } else if offset >= at + len {
+                            uses_after = true;
+                            format!("&after[{}..{}]", offset - at - len, offset - at - len + n)
+                        } else {
+                            return Err(Error::malformed(format!(
+                                "{}: buffer plan overlaps input tensor {t} with the output",
+                                self.at(op)
+                            )));
+                        }
+                    }
+                    _ => format!("&self.arena[{offset}..{}]", offset + n),
+                },
+                other => {
+                    return Err(Error::malformed(format!(
+                        "{}: input tensor {t} has no buffer ({other:?})",
+                        self.at(op)
+                    )));
+                }
+            };
+            exprs.push(Operand::Expr(e));
+        }
+        match out {
+            Location::Output => self.body.push_str("        let y = &mut output[..];\n"),
+            Location::Arena { offset, len } => {
+                self.helpers.split = true;
+                let b = if uses_before { "before" } else { "_" };
+                let a = if uses_after { "after" } else { "_" };
+                let _ = writeln!(
+                    self.body,
+                    "        let ({b}, y, {a}) = split(&mut self.arena, {offset}, {len});"
+                );
+            }
+            other => {
+                return Err(Error::malformed(format!(
+                    "{}: output has no buffer ({other:?})",
+                    self.at(op)
+                )));
+            }
+        }
+        Ok(exprs)
+    }
+
+    fn expr(operands: &[Operand], i: usize) -> &str {
+        match &operands[i] {
+            Operand::Expr(e) => e,
+        }
+    }
+
+    fn comment(&mut self, op: &Operator) {
+        let input = op
+            .input(0)
+            .map(|t| format!("{:?}", self.model.tensor(t).shape))
+            .unwrap_or_default();
+        let output = format!("{:?}", self.model.tensor(op.output).shape);
+        let what = describe(self.model, op);
+        let _ = writeln!(
+            self.body,
+            "\n        // {} {}: {input} -> {output} {what}",
+            op.index, op.tflite_name
+        );
+    }
+
+    fn weights_static(&mut self, op: &Operator, name: &str) -> Result<(String, usize), Error> {
+        let w = op
+            .input(1)
+            .ok_or_else(|| Error::malformed(format!("{}: no weights", self.at(op))))?;
+        let t = self.model.tensor(w);
+        let shape = format!("{:?}", t.shape);
+        match &t.data {
+            Some(Data::I8(w)) => {
+                let _ = writeln!(
+                    self.statics,
+                    "\n/// {} weights, shape {shape} (tensor {} '{}').\nstatic {name}: [i8; {}] = {};",
+                    self.at(op),
+                    t.index,
+                    t.name,
+                    w.len(),
+                    array(w, 24, |v| v.to_string())
+                );
+                Ok((name.to_string(), w.len()))
+            }
+            Some(Data::F32(w)) => {
+                if let Some(x) = w.iter().find(|x| !x.is_finite()) {
+                    return Err(Error::unsupported(format!(
+                        "{}: non-finite weight {x}",
+                        self.at(op)
+                    )));
+                }
+                let _ = writeln!(
+                    self.statics,
+                    "\n/// {} weights, shape {shape} (tensor {} '{}').\nstatic {name}: [f32; {}] = {};",
+                    self.at(op),
+                    t.index,
+                    t.name,
+                    w.len(),
+                    array(w, 8, f32_literal)
+                );
+                Ok((name.to_string(), w.len()))
+            }
+            _ => Err(Error::malformed(format!(
+                "{}: weights are not constant",
+                self.at(op)
+            ))),
+        }
+    }
+
+    fn bias_static(&mut self, op: &Operator, name: &str) -> Result<Option<Vec<i32>>, Error> {
+        let Some(b) = op.input(2) else {
+            return Ok(None);
+        };
+        let t = self.model.tensor(b);
+        match &t.data {
+            Some(Data::I32(v)) => {
+                let _ = writeln!(
+                    self.statics,
+                    "static {name}: [i32; {}] = {};",
+                    v.len(),
+                    array(v, 12, |x| x.to_string())
+                );
+                Ok(Some(v.clone()))
+            }
+            Some(Data::F32(v)) => {
+                if let Some(x) = v.iter().find(|x| !x.is_finite()) {
+                    return Err(Error::unsupported(format!(
+                        "{}: non-finite bias {x}",
+                        self.at(op)
+                    )));
+                }
+                let _ = writeln!(
+                    self.statics,
+                    "static {name}: [f32; {}] = {};",
+                    v.len(),
+                    array(v, 8, f32_literal)
+                );
+                Ok(Some(Vec::new()))
+            }
+            _ => Err(Error::malformed(format!(
+                "{}: bias is not constant",
+                self.at(op)
+            ))),
+        }
+    }
+
+    /// int8 layer parameters (multipliers, bias, clamp) of a conv or dense layer; returns the
+    /// name of the `LayerParamsI8` static.
+    fn params_i8(
+        &mut self,
+        op: &Operator,
+        prefix: &str,
+        fused: Fused,
+        out_c: usize,
+        patch_len: usize,
+        dense: bool,
+    ) -> Result<String, Error> {
+        let input = op.input(0).unwrap_or_default();
+        let (in_scale, in_zp) = self.qp(input);
+        let (out_scale, out_zp) = self.qp(op.output);
+        let weights = self.model.tensor(op.input(1).unwrap_or_default());
+        let scales = weights
+            .quant
+            .as_ref()
+            .map(|q| q.scale.clone())
+            .unwrap_or_default();
+        // TFLite: per-channel (conv, depthwise, per-channel dense) multipliers from the f64
+        // product; a per-tensor dense layer rounds the scale product to f32 first.
+        let f32_product = dense && scales.len() == 1;
+        let mut items = Vec::new();
+        for &ws in &scales {
+            let check = if f32_product {
+                quant::requant_multiplier_f32_product(in_scale, ws, out_scale)
+            } else {
+                quant::requant_multiplier(in_scale, ws, out_scale)
+            };
+            check.map_err(|e| {
+                Error::unsupported(format!("{}: requantization multiplier: {e}", self.at(op)))
+            })?;
+            let f = if f32_product { "mq_f32_product" } else { "mq" };
+            items.push(format!(
+                "{f}({}, {}, {})",
+                f32_literal(in_scale),
+                f32_literal(ws),
+                f32_literal(out_scale)
+            ));
+        }
+        if f32_product {
+            self.helpers.mq_f32_product = true;
+        } else {
+            self.helpers.mq = true;
+        }
+        let _ = writeln!(
+            self.statics,
+            "/// Requantization: input scale · weight scale / output scale, per {}.\nstatic {prefix}_MULTIPLIERS: [QuantizedMultiplier; {}] = {};",
+            if scales.len() == 1 {
+                "tensor"
+            } else {
+                "output channel"
+            },
+            items.len(),
+            array(
+                &items.iter().map(String::as_str).collect::<Vec<_>>(),
+                1,
+                str::to_string
+            )
+        );
+        let bias = self.bias_static(op, &format!("{prefix}_BIAS"))?;
+        let max_bias = bias.as_deref().map_or(0, quant::max_abs_bias);
+        quant::check_accumulator(patch_len, max_bias).map_err(|_| {
+            Error::unsupported(format!(
+                "{}: an i32 accumulator could overflow ({patch_len} products of up to 255·128, |bias| up to {max_bias})",
+                self.at(op)
+            ))
+        })?;
+        let range = self.range_expr(op, fused, op.output)?;
+        let _ = out_c;
+        let mut p = format!("LayerParamsI8::new({in_zp}, {out_zp}, &{prefix}_MULTIPLIERS)");
+        if bias.is_some() {
+            let _ = write!(p, "\n    .with_bias(&{prefix}_BIAS)");
+        }
+        let _ = write!(p, "\n    .with_range({range})");
+        let _ = writeln!(
+            self.statics,
+            "static {prefix}_PARAMS: LayerParamsI8<'static> = {p};"
+        );
+        Ok(format!("{prefix}_PARAMS"))
+    }
+
+    fn conv_geometry(&mut self, prefix: &str, w: &Window) -> String {
+        let p = w.pads;
+        let _ = writeln!(
+            self.statics,
+            "const {prefix}_GEOMETRY: Conv2dGeometry = Conv2dGeometry::new([{}, {}, {}], {}, [{}, {}])\n    .with_stride([{}, {}])\n    .with_padding(Padding::new({}, {}, {}, {}))\n    .with_dilation([{}, {}]);",
+            w.input[0],
+            w.input[1],
+            w.input[2],
+            w.output[2],
+            w.kernel[0],
+            w.kernel[1],
+            w.stride[0],
+            w.stride[1],
+            p.top,
+            p.bottom,
+            p.left,
+            p.right,
+            w.dilation[0],
+            w.dilation[1]
+        );
+        format!("{prefix}_GEOMETRY")
+    }
+
+    fn pool_geometry(&mut self, prefix: &str, w: &Window) -> String {
+        let p = w.pads;
+        let _ = writeln!(
+            self.statics,
+            "const {prefix}_GEOMETRY: Pool2dGeometry = Pool2dGeometry::new([{}, {}, {}], [{}, {}])\n    .with_stride([{}, {}])\n    .with_padding(Padding::new({}, {}, {}, {}));",
+            w.input[0],
+            w.input[1],
+            w.input[2],
+            w.kernel[0],
+            w.kernel[1],
+            w.stride[0],
+            w.stride[1],
+            p.top,
+            p.bottom,
+            p.left,
+            p.right
+        );
+        format!("{prefix}_GEOMETRY")
+    }
+
+    fn operator(&mut self, op: &Operator) -> Result<(), Error> {
+        let prefix = format!("L{}", op.index);
+        let precision = self.model.precision;
+        if let Op::Reshape = op.op {
+            self.comment(op);
+            self.body
+                .push_str("        // (the same bytes under another shape: nothing to do)\n");
+            return Ok(());
+        }
+        match (&op.op, precision) {
+            (Op::Conv2d { window, activation }, _) => {
+                let w = *window;
+                let patch = w.kernel[0] * w.kernel[1] * w.input[2];
+                let (weights, _) = self.weights_static(op, &format!("{prefix}_WEIGHTS"))?;
+                let geometry = self.conv_geometry(&prefix, &w);
+                let call = match precision {
+                    Precision::I8 => {
+                        let params =
+                            self.params_i8(op, &prefix, *activation, w.output[2], patch, false)?;
+                        format!(
+                            "conv::direct::conv2d_i8(&{geometry}, x, &{weights}, &{params}, y)?;"
+                        )
+                    }
+                    Precision::F32 => {
+                        let act = self.f32_activation(op, *activation)?;
+                        let bias = self.bias_static(op, &format!("{prefix}_BIAS"))?;
+                        let b = if bias.is_some() {
+                            format!("Some(&{prefix}_BIAS)")
+                        } else {
+                            "None".into()
+                        };
+                        format!(
+                            "conv::direct::conv2d_f32(&{geometry}, x, &{weights}, {b}, {act}, y)?;"
+                        )
+                    }
+                };
+                self.emit_unary(op, &call)
+            }
+            (
+                Op::FullyConnected {
+                    input,
+                    output,
+                    activation,
+                },
+                _,
+            ) => {
+                let (weights, _) = self.weights_static(op, &format!("{prefix}_WEIGHTS"))?;
+                let call = match precision {
+                    Precision::I8 => {
+                        let params =
+                            self.params_i8(op, &prefix, *activation, *output, *input, true)?;
+                        format!("dense::simd::dense_i8(x, &{weights}, &{params}, y)?;")
+                    }
+                    Precision::F32 => {
+                        let act = self.f32_activation(op, *activation)?;
+                        let bias = self.bias_static(op, &format!("{prefix}_BIAS"))?;
+                        let b = if bias.is_some() {
+                            format!("Some(&{prefix}_BIAS)")
+                        } else {
+                            "None".into()
+                        };
+                        format!("dense::simd::dense_f32(x, &{weights}, {b}, {act}, y)?;")
+                    }
+                };
+                self.emit_unary(op, &call)
+            }
+            (Op::MaxPool2d { window, activation }, Precision::I8) => {
+                let geometry = self.pool_geometry(&prefix, window);
+                let range = self.range_expr(op, *activation, op.output)?;
+                self.emit_unary(
+                    op,
+                    &format!("pool::simd::max_pool2d_i8(&{geometry}, {range}, x, y)?;"),
+                )
+            }
+            (Op::AvgPool2d { window, activation }, Precision::I8) => {
+                let geometry = self.pool_geometry(&prefix, window);
+                let range = self.range_expr(op, *activation, op.output)?;
+                self.emit_unary(
+                    op,
+                    &format!("pool::simd::avg_pool2d_i8(&{geometry}, {range}, x, y)?;"),
+                )
+            }
+            (Op::MaxPool2d { window, activation }, Precision::F32) => {
+                let geometry = self.pool_geometry(&prefix, window);
+                let act = self.f32_activation(op, *activation)?;
+                let mut call = format!("pool::simd::max_pool2d_f32(&{geometry}, x, y)?;");
+                if act != "Activation::Identity" {
+                    let _ = write!(call, "\n        {act}.apply_slice(y);");
+                }
+                self.emit_unary(op, &call)
+            }
+            (Op::AvgPool2d { window, activation }, Precision::F32) => {
+                let geometry = self.pool_geometry(&prefix, window);
+                let act = self.f32_activation(op, *activation)?;
+                let mut call = format!(
+                    "pool::simd::avg_pool2d_f32(&{geometry}, AvgPoolDivisor::ExcludePadding, x, y)?;"
+                );
+                if act != "Activation::Identity" {
+                    let _ = write!(call, "\n        {act}.apply_slice(y);");
+                }
+                self.emit_unary(op, &call)
+            }
+            (Op::Softmax { beta, depth }, Precision::F32) => {
+                let mut call = String::from("y.copy_from_slice(x);\n");
+                if *beta != 1.0 {
+                    let _ = writeln!(
+                        call,
+                        "        for v in y.iter_mut() {{\n            *v *= {};\n        }}",
+                        f32_literal(*beta)
+                    );
+                }
+                let _ = write!(
+                    call,
+                    "        for row in y.chunks_exact_mut({depth}) {{\n            activation::softmax(row)?;\n        }}"
+                );
+                self.emit_unary(op, &call)
+            }
+            (Op::Relu | Op::Relu6, Precision::F32) => {
+                let act = if op.op == Op::Relu {
+                    "Activation::Relu"
+                } else {
+                    "Activation::Relu6"
+                };
+                self.emit_unary(
+                    op,
+                    &format!("y.copy_from_slice(x);\n        {act}.apply_slice(y);"),
+                )
+            }
+            (Op::Logistic | Op::Tanh, Precision::F32) => {
+                let act = if op.op == Op::Logistic {
+                    "Activation::Sigmoid"
+                } else {
+                    "Activation::Tanh"
+                };
+                self.emit_unary(
+                    op,
+                    &format!("y.copy_from_slice(x);\n        {act}.apply_slice(y);"),
+                )
+            }
+            (Op::Relu | Op::Relu6, Precision::I8) => {
+                let input = op.input(0).unwrap_or_default();
+                if self.model.tensor(input).per_tensor()
+                    != self.model.tensor(op.output).per_tensor()
+                {
+                    return Err(self.missing(op, "int8 RELU that requantizes"));
+                }
+                let fused = if op.op == Op::Relu {
+                    Fused::Relu
+                } else {
+                    Fused::Relu6
+                };
+                let range = self.range_expr(op, fused, op.output)?;
+                self.emit_unary(
+                    op,
+                    &format!("y.copy_from_slice(x);\n        activation::clamp_i8({range}, y);"),
+                )
+            }
+            (Op::DepthwiseConv2d { .. }, _) => {
+                Err(self.missing(op, &format!("{} depthwise convolution", elem(precision))))
+            }
+            (Op::Add { .. }, _) => Err(self.missing(op, &format!("{} ADD", elem(precision)))),
+            (Op::Mean { .. }, _) => Err(self.missing(op, &format!("{} MEAN", elem(precision)))),
+            (Op::Softmax { .. }, Precision::I8) => Err(self.missing(op, "int8 SOFTMAX")),
+            (Op::Logistic, Precision::I8) => Err(self.missing(op, "int8 LOGISTIC exact to TFLite")),
+            (Op::Tanh, Precision::I8) => Err(self.missing(op, "int8 TANH exact to TFLite")),
+            (Op::Pad { .. }, _) => Err(self.missing(op, "PAD")),
+            (Op::Concatenation { .. }, _) => Err(self.missing(op, "CONCATENATION")),
+            (Op::Reshape, _) => Ok(()),
+        }
+    }
+
+    /// One input, one output.
+    fn emit_unary(&mut self, op: &Operator, call: &str) -> Result<(), Error> {
+        self.comment(op);
+        let input = op.input(0).unwrap_or_default();
+        let operands = self.io(op, &[input])?;
+        let _ = writeln!(self.body, "        let x = {};", Self::expr(&operands, 0));
+        let _ = writeln!(self.body, "        {call}");
+        Ok(())
+    }
+
+    fn finish(self, source: &str) -> String {
+        let m = self.model;
+        let t = elem(m.precision);
+        let input = m.tensor(m.input);
+        let output = m.tensor(m.output);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "// Generated by tinyconv-tflite {} from `{source}`. Do not edit: regenerate with\n// `cargo run --release -p tinyconv-tflite -- gen {source} -o FILE.rs`.",
+            env!("CARGO_PKG_VERSION")
+        );
+        s.push_str("\n#[allow(unused_imports)]\nuse tinyconv::quant::{ActivationRange, LayerParamsI8, QuantizedMultiplier};\n");
+        s.push_str("#[allow(unused_imports)]\nuse tinyconv::{Activation, AvgPoolDivisor, Conv2dGeometry, Error, Padding, Pool2dGeometry, activation, conv, dense, pool};\n");
+
+        let total_macs: u64 = m.operators.iter().map(|op| m.macs(op)).sum();
+        let total_weights: usize = m.operators.iter().map(|op| m.weight_bytes(op)).sum();
+        let _ = writeln!(
+            s,
+            "\n/// The model in `{source}`: {} operators, {} MACs, {} bytes of weights.",
+            m.operators.len(),
+            total_macs,
+            total_weights
+        );
+        s.push_str("///\n/// | # | op | output | |\n/// |---|---|---|---|\n");
+        for op in &m.operators {
+            let _ = writeln!(
+                s,
+                "/// | {} | `{}` | {:?} | {} |",
+                op.index,
+                op.tflite_name,
+                m.tensor(op.output).shape,
+                describe(m, op).replace('|', "/")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "///\n/// Holds the activation arena ({} bytes, buffers shared by lifetime); the input and output\n/// are the caller's arrays, flattened NHWC.",
+            self.plan.arena_len * if t == "i8" { 1 } else { 4 }
+        );
+        let _ = writeln!(s, "pub struct Model {{\n    arena: [{t}; ARENA_LEN],\n}}\n");
+        let _ = writeln!(
+            s,
+            "const ARENA_LEN: usize = {};",
+            self.plan.arena_len.max(1)
+        );
+        s.push_str("\nimpl Default for Model {\n    fn default() -> Self {\n        Self::new()\n    }\n}\n");
+
+        // A program uses part of this API; a binary crate would warn about the rest.
+        s.push_str("\n#[allow(dead_code)]\nimpl Model {\n");
+        let _ = writeln!(
+            s,
+            "    /// Elements of the input, shape {:?} (NHWC).\n    pub const INPUT_LEN: usize = {};",
+            input.shape,
+            input.len()
+        );
+        let _ = writeln!(
+            s,
+            "    /// Elements of the output, shape {:?}.\n    pub const OUTPUT_LEN: usize = {};",
+            output.shape,
+            output.len()
+        );
+        let _ = writeln!(
+            s,
+            "    /// Shape of the input tensor.\n    pub const INPUT_SHAPE: [usize; {}] = {:?};",
+            input.shape.len(),
+            input.shape
+        );
+        let _ = writeln!(
+            s,
+            "    /// Shape of the output tensor.\n    pub const OUTPUT_SHAPE: [usize; {}] = {:?};",
+            output.shape.len(),
+            output.shape
+        );
+        if m.precision == Precision::I8 {
+            let (is, iz) = input.per_tensor().unwrap_or((1.0, 0));
+            let (os, oz) = output.per_tensor().unwrap_or((1.0, 0));
+            let _ = writeln!(
+                s,
+                "    /// Input quantization: `real = INPUT_SCALE · (q − INPUT_ZERO_POINT)`.\n    pub const INPUT_SCALE: f32 = {};",
+                f32_literal(is)
+            );
+            let _ = writeln!(
+                s,
+                "    /// Input zero point.\n    pub const INPUT_ZERO_POINT: i8 = {iz};"
+            );
+            let _ = writeln!(
+                s,
+                "    /// Output quantization: `real = OUTPUT_SCALE · (q − OUTPUT_ZERO_POINT)`.\n    pub const OUTPUT_SCALE: f32 = {};",
+                f32_literal(os)
+            );
+            let _ = writeln!(
+                s,
+                "    /// Output zero point.\n    pub const OUTPUT_ZERO_POINT: i8 = {oz};"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "    /// Bytes of the activation arena.\n    pub const ARENA_BYTES: usize = ARENA_LEN * core::mem::size_of::<{t}>();"
+        );
+        s.push_str("    /// RAM the model needs besides the caller's input and output: `size_of::<Model>()`.\n    pub const RAM_BYTES: usize = core::mem::size_of::<Model>();\n");
+        let _ = writeln!(
+            s,
+            "    /// Multiply-accumulates per inference.\n    pub const MACS: u64 = {total_macs};"
+        );
+        let _ = writeln!(
+            s,
+            "    /// Bytes of weights and biases (flash).\n    pub const WEIGHT_BYTES: usize = {total_weights};"
+        );
+        let _ = writeln!(
+            s,
+            "\n    /// A model with a zeroed arena.\n    pub const fn new() -> Self {{\n        Model {{ arena: [0{}; ARENA_LEN] }}\n    }}",
+            if t == "f32" { ".0" } else { "" }
+        );
+        let _ = writeln!(
+            s,
+            "\n    /// Runs the model on `input` and writes `output`.\n    ///\n    /// # Panics\n    /// If a kernel returns an error (see [`Model::try_run`]): never for int8 models, whose\n    /// every layer the generator checked; for f32 models, if a softmax sees a non-finite value.\n    pub fn run(&mut self, input: &[{t}; Self::INPUT_LEN], output: &mut [{t}; Self::OUTPUT_LEN]) {{\n        if let Err(e) = self.try_run(input, output) {{\n            panic!(\"tinyconv kernel error: {{e:?}}\");\n        }}\n    }}"
+        );
+        let _ = writeln!(
+            s,
+            "\n    /// Runs the model on `input` and writes `output`.\n    ///\n    /// # Errors\n    /// The first kernel error (the generator validated every layer, so only an f32 softmax of\n    /// a non-finite value can fail).\n    pub fn try_run(&mut self, input: &[{t}; Self::INPUT_LEN], output: &mut [{t}; Self::OUTPUT_LEN]) -> Result<(), Error> {{"
+        );
+        s.push_str(&self.body);
+        s.push_str("        Ok(())\n    }\n}\n");
+
+        if self.helpers.split {
+            s.push_str(
+                "\n/// `arena[at..at + len]` to write, beside the parts of the arena before and after it to read\n/// (the buffer plan never overlaps an operator's output with its inputs).\nfn split<T>(arena: &mut [T], at: usize, len: usize) -> (&[T], &mut [T], &[T]) {\n    let (before, rest) = arena.split_at_mut(at);\n    let (output, after) = rest.split_at_mut(len);\n    (before, output, after)\n}\n",
+            );
+        }
+        if self.helpers.mq {
+            s.push_str(
+                "\n/// TFLite's requantization multiplier `input_scale · weight_scale / output_scale`, at compile\n/// time (the generator checked that it is in range).\nconst fn mq(input_scale: f32, weight_scale: f32, output_scale: f32) -> QuantizedMultiplier {\n    match tinyconv::quant::requant_multiplier(input_scale, weight_scale, output_scale) {\n        Ok(m) => m,\n        Err(_) => panic!(\"requantization multiplier out of range\"),\n    }\n}\n",
+            );
+        }
+        if self.helpers.mq_f32_product {
+            s.push_str(
+                "\n/// TFLite's per-tensor FULLY_CONNECTED multiplier (scale product rounded to f32), at\n/// compile time.\nconst fn mq_f32_product(input_scale: f32, weight_scale: f32, output_scale: f32) -> QuantizedMultiplier {\n    match tinyconv::quant::requant_multiplier_f32_product(input_scale, weight_scale, output_scale) {\n        Ok(m) => m,\n        Err(_) => panic!(\"requantization multiplier out of range\"),\n    }\n}\n",
+            );
+        }
+        if self.helpers.range {
+            s.push_str(
+                "\n/// The int8 clamp `[min, max]` of a fused activation (computed by the generator with\n/// `ActivationRange::relu` and friends from the output quantization).\nconst fn range(min: i8, max: i8) -> ActivationRange {\n    match ActivationRange::new(min, max) {\n        Ok(r) => r,\n        Err(_) => panic!(\"empty activation range\"),\n    }\n}\n",
+            );
+        }
+        s.push_str(&self.statics);
+        s
+    }
+}

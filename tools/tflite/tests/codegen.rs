@@ -1,0 +1,72 @@
+//! The generator's output and errors (the generated code itself runs in
+//! `generated/tests/golden.rs`).
+
+use tinyconv_tflite::codegen::generate;
+use tinyconv_tflite::{Error, parse};
+
+const MODELS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
+
+fn model(name: &str) -> tinyconv_tflite::Model {
+    parse(&std::fs::read(format!("{MODELS}/{name}.tflite")).unwrap()).unwrap()
+}
+
+#[test]
+fn output_is_deterministic_and_names_only_the_file() {
+    let m = model("lenet5_modern");
+    let a = generate(&m, "lenet5_modern.tflite").unwrap();
+    assert_eq!(a, generate(&m, "lenet5_modern.tflite").unwrap());
+    assert!(!a.contains(MODELS), "the output names a path");
+    assert!(!a.contains("#!["), "inner attributes break include!");
+}
+
+#[test]
+fn int8_module_has_the_api_and_the_plan() {
+    let code = generate(&model("lenet5_modern"), "lenet5_modern.tflite").unwrap();
+    for needle in [
+        "pub struct Model {\n    arena: [i8; ARENA_LEN],",
+        "const ARENA_LEN: usize = 5880;",
+        "pub const INPUT_LEN: usize = 784;",
+        "pub const OUTPUT_LEN: usize = 10;",
+        "pub const INPUT_SCALE: f32 = 0.003921569;",
+        "pub const INPUT_ZERO_POINT: i8 = -128;",
+        "pub const RAM_BYTES: usize = core::mem::size_of::<Model>();",
+        "pub const fn new() -> Self",
+        "pub fn run(&mut self, input: &[i8; Self::INPUT_LEN], output: &mut [i8; Self::OUTPUT_LEN])",
+        // conv1: SAME padding resolved, fused ReLU as a clamp from the zero point up.
+        ".with_padding(Padding::new(2, 2, 2, 2))",
+        ".with_range(range(-128, 127) /* RELU */)",
+        // The reshape costs nothing; the last layer writes the caller's output.
+        "// (the same bytes under another shape: nothing to do)",
+        "let y = &mut output[..];",
+    ] {
+        assert!(code.contains(needle), "missing {needle:?}");
+    }
+}
+
+#[test]
+fn f32_module_uses_f32_everywhere() {
+    let code = generate(&model("lenet5_modern_f32"), "lenet5_modern_f32.tflite").unwrap();
+    assert!(code.contains("arena: [f32; ARENA_LEN]"));
+    assert!(code.contains("conv::direct::conv2d_f32("));
+    assert!(!code.contains("INPUT_SCALE"));
+    assert!(!code.contains("LayerParamsI8::new"));
+}
+
+#[test]
+fn operators_without_a_kernel_are_named() {
+    for (name, operator, op) in [
+        ("ds_cnn", 1, "DEPTHWISE_CONV_2D"),
+        ("resnet8", 3, "ADD"),
+        ("lenet5_classic", 1, "LOGISTIC"),
+        ("conv1d", 3, "TANH"),
+    ] {
+        match generate(&model(name), "m.tflite") {
+            Err(Error::MissingKernel {
+                operator: o, op: n, ..
+            }) => {
+                assert_eq!((o, n.as_str()), (operator, op), "{name}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
