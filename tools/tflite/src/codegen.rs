@@ -59,6 +59,7 @@ pub fn generate(model: &Model, source: &str) -> Result<String, Error> {
         statics: String::new(),
         body: String::new(),
         helpers: Helpers::default(),
+        scratch: Vec::new(),
     };
     for op in &model.operators {
         g.operator(op)?;
@@ -69,6 +70,8 @@ pub fn generate(model: &Model, source: &str) -> Result<String, Error> {
 #[derive(Default)]
 struct Helpers {
     split: bool,
+    pack_depthwise_i8: bool,
+    pack_depthwise_f32: bool,
     mq: bool,
     mq_f32_product: bool,
     range: bool,
@@ -80,6 +83,8 @@ struct Gen<'m> {
     statics: String,
     body: String,
     helpers: Helpers,
+    /// Scratch each layer's kernel needs: `(field, const expression)`.
+    scratch: Vec<(&'static str, String)>,
 }
 
 /// An operand expression and what it borrows.
@@ -245,6 +250,62 @@ impl Gen<'_> {
             "\n        // {} {}: {input} -> {output} {what}",
             op.index, op.tflite_name
         );
+    }
+
+    /// Depthwise filters: the canonical `[KH][KW][C·M]` values as a `const` (compile time only)
+    /// and the `static` the layer's kernel reads, packed by the kernel's `const fn pack`.
+    fn depthwise_weights(
+        &mut self,
+        op: &Operator,
+        prefix: &str,
+        kernel: &str,
+    ) -> Result<String, Error> {
+        let w = op
+            .input(1)
+            .ok_or_else(|| Error::malformed(format!("{}: no weights", self.at(op))))?;
+        let t = self.model.tensor(w);
+        let (ty, len, values, helper) = match &t.data {
+            Some(Data::I8(v)) => (
+                "i8",
+                v.len(),
+                array(v, 24, |x| x.to_string()),
+                "pack_depthwise_i8",
+            ),
+            Some(Data::F32(v)) => {
+                if let Some(x) = v.iter().find(|x| !x.is_finite()) {
+                    return Err(Error::unsupported(format!(
+                        "{}: non-finite weight {x}",
+                        self.at(op)
+                    )));
+                }
+                (
+                    "f32",
+                    v.len(),
+                    array(v, 8, f32_literal),
+                    "pack_depthwise_f32",
+                )
+            }
+            _ => {
+                return Err(Error::malformed(format!(
+                    "{}: weights are not constant",
+                    self.at(op)
+                )));
+            }
+        };
+        if ty == "i8" {
+            self.helpers.pack_depthwise_i8 = true;
+        } else {
+            self.helpers.pack_depthwise_f32 = true;
+        }
+        let _ = writeln!(
+            self.statics,
+            "\n/// {} filters `[KH][KW][C·M]`, shape {:?} (tensor {} '{}'), as TFLite stores them.\nconst {prefix}_FILTERS: [{ty}; {len}] = {values};\n/// The same filters in the order the layer's kernel reads them, packed at compile time.\nstatic {prefix}_WEIGHTS: [{ty}; {len}] = {helper}({kernel}, &{prefix}_GEOMETRY, &{prefix}_FILTERS);",
+            self.at(op),
+            t.shape,
+            t.index,
+            t.name,
+        );
+        Ok(format!("{prefix}_WEIGHTS"))
     }
 
     fn weights_static(&mut self, op: &Operator, name: &str) -> Result<(String, usize), Error> {
@@ -420,6 +481,28 @@ impl Gen<'_> {
             w.input[1],
             w.input[2],
             w.output[2],
+            w.kernel[0],
+            w.kernel[1],
+            w.stride[0],
+            w.stride[1],
+            p.top,
+            p.bottom,
+            p.left,
+            p.right,
+            w.dilation[0],
+            w.dilation[1]
+        );
+        format!("{prefix}_GEOMETRY")
+    }
+
+    fn depthwise_geometry(&mut self, prefix: &str, w: &Window, multiplier: usize) -> String {
+        let p = w.pads;
+        let _ = writeln!(
+            self.statics,
+            "const {prefix}_GEOMETRY: Conv2dGeometry = Conv2dGeometry::depthwise([{}, {}, {}], {multiplier}, [{}, {}])\n    .with_stride([{}, {}])\n    .with_padding(Padding::new({}, {}, {}, {}))\n    .with_dilation([{}, {}]);",
+            w.input[0],
+            w.input[1],
+            w.input[2],
             w.kernel[0],
             w.kernel[1],
             w.stride[0],
@@ -611,8 +694,51 @@ impl Gen<'_> {
                     &format!("y.copy_from_slice(x);\n        activation::clamp_i8({range}, y);"),
                 )
             }
-            (Op::DepthwiseConv2d { .. }, _) => {
-                Err(self.missing(op, &format!("{} depthwise convolution", elem(precision))))
+            (
+                Op::DepthwiseConv2d {
+                    window,
+                    multiplier,
+                    activation,
+                },
+                _,
+            ) => {
+                let w = *window;
+                let geometry = self.depthwise_geometry(&prefix, &w, *multiplier);
+                let (family, scratch) = match precision {
+                    Precision::I8 => ("DepthwiseI8Kernel", "scratch_i16"),
+                    Precision::F32 => ("DepthwiseF32Kernel", "scratch_f32"),
+                };
+                let _ = writeln!(
+                    self.statics,
+                    "/// The kernel for this layer's shape on the target being compiled for.\nconst {prefix}_KERNEL: {family} = {family}::select(&{geometry});"
+                );
+                let kernel = format!("{prefix}_KERNEL");
+                self.scratch
+                    .push((scratch, format!("{kernel}.scratch_len(&{geometry})")));
+                let weights = self.depthwise_weights(op, &prefix, &kernel)?;
+                let call = match precision {
+                    Precision::I8 => {
+                        let taps = w.kernel[0] * w.kernel[1];
+                        let params =
+                            self.params_i8(op, &prefix, *activation, w.output[2], taps, false)?;
+                        format!(
+                            "{kernel}.run(&{geometry}, x, &{weights}, &{params}, &mut self.scratch_i16, y)?;"
+                        )
+                    }
+                    Precision::F32 => {
+                        let act = self.f32_activation(op, *activation)?;
+                        let bias = self.bias_static(op, &format!("{prefix}_BIAS"))?;
+                        let b = if bias.is_some() {
+                            format!("Some(&{prefix}_BIAS)")
+                        } else {
+                            "None".into()
+                        };
+                        format!(
+                            "{kernel}.run(&{geometry}, x, &{weights}, {b}, {act}, &mut self.scratch_f32, y)?;"
+                        )
+                    }
+                };
+                self.emit_unary(op, &call)
             }
             (Op::Add { .. }, _) => Err(self.missing(op, &format!("{} ADD", elem(precision)))),
             (Op::Mean { .. }, _) => Err(self.missing(op, &format!("{} MEAN", elem(precision)))),
@@ -648,6 +774,7 @@ impl Gen<'_> {
         );
         s.push_str("\n#[allow(unused_imports)]\nuse tinyconv::quant::{ActivationRange, LayerParamsI8, QuantizedMultiplier};\n");
         s.push_str("#[allow(unused_imports)]\nuse tinyconv::{Activation, AvgPoolDivisor, Conv2dGeometry, Error, Padding, Pool2dGeometry, activation, conv, dense, pool};\n");
+        s.push_str("#[allow(unused_imports)]\nuse tinyconv::depthwise::{DepthwiseF32Kernel, DepthwiseI8Kernel};\n");
 
         let total_macs: u64 = m.operators.iter().map(|op| m.macs(op)).sum();
         let total_weights: usize = m.operators.iter().map(|op| m.weight_bytes(op)).sum();
@@ -674,12 +801,40 @@ impl Gen<'_> {
             "///\n/// Holds the activation arena ({} bytes, buffers shared by lifetime); the input and output\n/// are the caller's arrays, flattened NHWC.",
             self.plan.arena_len * if t == "i8" { 1 } else { 4 }
         );
-        let _ = writeln!(s, "pub struct Model {{\n    arena: [{t}; ARENA_LEN],\n}}\n");
+        let mut fields = format!("    arena: [{t}; ARENA_LEN],\n");
+        let mut inits = format!(
+            "arena: [0{}; ARENA_LEN]",
+            if t == "f32" { ".0" } else { "" }
+        );
+        let mut scratch_consts = String::new();
+        for (field, ty, zero, konst) in [
+            ("scratch_i16", "i16", "0", "SCRATCH_I16"),
+            ("scratch_f32", "f32", "0.0", "SCRATCH_F32"),
+        ] {
+            let lens: Vec<&str> = self
+                .scratch
+                .iter()
+                .filter(|(f, _)| *f == field)
+                .map(|(_, e)| e.as_str())
+                .collect();
+            if lens.is_empty() {
+                continue;
+            }
+            let _ = writeln!(fields, "    {field}: [{ty}; {konst}],");
+            let _ = write!(inits, ", {field}: [{zero}; {konst}]");
+            let _ = writeln!(
+                scratch_consts,
+                "/// Scratch of the layers' kernels (the largest need; each kernel is chosen for the\n/// target at compile time).\nconst {konst}: usize = max_of(&[\n    {},\n]);",
+                lens.join(",\n    ")
+            );
+        }
+        let _ = writeln!(s, "pub struct Model {{\n{fields}}}\n");
         let _ = writeln!(
             s,
             "const ARENA_LEN: usize = {};",
             self.plan.arena_len.max(1)
         );
+        s.push_str(&scratch_consts);
         s.push_str("\nimpl Default for Model {\n    fn default() -> Self {\n        Self::new()\n    }\n}\n");
 
         // A program uses part of this API; a binary crate would warn about the rest.
@@ -745,8 +900,7 @@ impl Gen<'_> {
         );
         let _ = writeln!(
             s,
-            "\n    /// A model with a zeroed arena.\n    pub const fn new() -> Self {{\n        Model {{ arena: [0{}; ARENA_LEN] }}\n    }}",
-            if t == "f32" { ".0" } else { "" }
+            "\n    /// A model with a zeroed arena.\n    pub const fn new() -> Self {{\n        Model {{ {inits} }}\n    }}"
         );
         let _ = writeln!(
             s,
@@ -763,6 +917,23 @@ impl Gen<'_> {
             s.push_str(
                 "\n/// `arena[at..at + len]` to write, beside the parts of the arena before and after it to read\n/// (the buffer plan never overlaps an operator's output with its inputs).\nfn split<T>(arena: &mut [T], at: usize, len: usize) -> (&[T], &mut [T], &[T]) {\n    let (before, rest) = arena.split_at_mut(at);\n    let (output, after) = rest.split_at_mut(len);\n    (before, output, after)\n}\n",
             );
+        }
+        if !scratch_consts.is_empty() {
+            s.push_str(
+                "\n/// The largest of `xs` (0 for none).\nconst fn max_of(xs: &[usize]) -> usize {\n    let mut m = 0;\n    let mut i = 0;\n    while i < xs.len() {\n        if xs[i] > m {\n            m = xs[i];\n        }\n        i += 1;\n    }\n    m\n}\n",
+            );
+        }
+        for (flag, ty, family) in [
+            (self.helpers.pack_depthwise_i8, "i8", "DepthwiseI8Kernel"),
+            (self.helpers.pack_depthwise_f32, "f32", "DepthwiseF32Kernel"),
+        ] {
+            if flag {
+                let _ = write!(
+                    s,
+                    "\n/// Depthwise filters `[KH][KW][C·M]` packed for `kernel`, at compile time.\nconst fn pack_depthwise_{ty}<const N: usize>(kernel: {family}, g: &Conv2dGeometry, filters: &[{ty}; N]) -> [{ty}; N] {{\n    let mut packed = [0{}; N];\n    match kernel.pack(g, filters, &mut packed) {{\n        Ok(()) => packed,\n        Err(_) => panic!(\"depthwise filters do not match the geometry\"),\n    }}\n}}\n",
+                    if ty == "f32" { ".0" } else { "" }
+                );
+            }
         }
         if self.helpers.mq {
             s.push_str(
