@@ -34,7 +34,7 @@ use tinyconv::quant::{self, ActivationRange, QuantParams};
 use crate::error::Error;
 use crate::inspect::describe;
 use crate::model::{Data, Fused, Model, Op, Operator, Precision, Window};
-use crate::plan::{Location, Plan};
+use crate::plan::{Fusion, Location, Plan, fusions};
 
 /// Generates the Rust module for `model`. `source` names the `.tflite` file in the module's
 /// documentation (a file name, not a path, so that the output does not depend on where the
@@ -60,6 +60,8 @@ pub fn generate(model: &Model, source: &str) -> Result<String, Error> {
         body: String::new(),
         helpers: Helpers::default(),
         scratch: Vec::new(),
+        fusions: fusions(model),
+        pending_conv: None,
     };
     for op in &model.operators {
         g.operator(op)?;
@@ -69,7 +71,7 @@ pub fn generate(model: &Model, source: &str) -> Result<String, Error> {
 
 #[derive(Default)]
 struct Helpers {
-    split: bool,
+    carve: bool,
     pack_depthwise_i8: bool,
     pack_depthwise_f32: bool,
     mq: bool,
@@ -85,12 +87,21 @@ struct Gen<'m> {
     helpers: Helpers,
     /// Scratch each layer's kernel needs: `(field, const expression)`.
     scratch: Vec<(&'static str, String)>,
+    /// The conv + pool pairs computed in bands.
+    fusions: Vec<Fusion>,
+    /// The call of a fused convolution, waiting for its pooling.
+    pending_conv: Option<(Fusion, String)>,
 }
 
-/// An operand expression and what it borrows.
-enum Operand {
-    /// `&input[..]`, `&output[..]`, `&before[..]`, `&after[..]`.
-    Expr(String),
+/// Where an operator's operand lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// The caller's input array.
+    Input,
+    /// The caller's output array.
+    Output,
+    /// `arena[offset..offset + len]`.
+    Arena(usize, usize),
 }
 
 fn elem(p: Precision) -> &'static str {
@@ -170,72 +181,74 @@ impl Gen<'_> {
         }
     }
 
-    /// Binds `y` to the op's output slice and returns the expressions of its activation inputs
-    /// (in the order of `inputs`).
-    fn io(&mut self, op: &Operator, inputs: &[usize]) -> Result<Vec<Operand>, Error> {
-        let out = self.plan.locations[op.output];
-        let mut exprs = Vec::new();
-        let mut uses_before = false;
-        let mut uses_after = false;
-        let (at, len) = match out {
-            Location::Arena { offset, len } => (offset, len),
-            _ => (0, 0),
-        };
-        for &t in inputs {
-            let e = match self.plan.locations[t] {
-                Location::Input => "&input[..]".to_string(),
-                Location::Output => "&output[..]".to_string(),
-                Location::Arena { offset, len: n } => match out {
-                    Location::Arena { .. } => {
-                        if offset + n <= at {
-                            uses_before = true;
-                            format!("&before[{offset}..{}]", offset + n)
-                        } else if offset >= at + len {
-                            uses_after = true;
-                            format!("&after[{}..{}]", offset - at - len, offset - at - len + n)
-                        } else {
-                            return Err(Error::malformed(format!(
-                                "{}: buffer plan overlaps input tensor {t} with the output",
-                                self.at(op)
-                            )));
-                        }
-                    }
-                    _ => format!("&self.arena[{offset}..{}]", offset + n),
-                },
-                other => {
-                    return Err(Error::malformed(format!(
-                        "{}: input tensor {t} has no buffer ({other:?})",
-                        self.at(op)
-                    )));
-                }
-            };
-            exprs.push(Operand::Expr(e));
+    /// Where tensor `t` is, for an operator: the caller's input or output, or arena region
+    /// `(offset, len)`.
+    fn place(&self, op: &Operator, t: usize) -> Result<Place, Error> {
+        match self.plan.locations[t] {
+            Location::Input => Ok(Place::Input),
+            Location::Output => Ok(Place::Output),
+            Location::Arena { offset, len } => Ok(Place::Arena(offset, len)),
+            other => Err(Error::malformed(format!(
+                "{}: tensor {t} has no buffer ({other:?})",
+                self.at(op)
+            ))),
         }
-        match out {
-            Location::Output => self.body.push_str("        let y = &mut output[..];\n"),
-            Location::Arena { offset, len } => {
-                self.helpers.split = true;
-                let b = if uses_before { "before" } else { "_" };
-                let a = if uses_after { "after" } else { "_" };
-                let _ = writeln!(
-                    self.body,
-                    "        let ({b}, y, {a}) = split(&mut self.arena, {offset}, {len});"
-                );
+    }
+
+    /// Binds the output of an operator to `names[0]` (`&mut`) and its inputs to `names[1..]`
+    /// (`&`): the caller's arrays, or disjoint regions of the arena carved out at once.
+    fn bind(&mut self, op: &Operator, places: &[(Place, &str)]) -> Result<(), Error> {
+        // Arena regions, one per distinct (offset, len), in offset order.
+        let mut regions: Vec<(usize, usize)> = Vec::new();
+        for (p, _) in places {
+            if let Place::Arena(o, l) = *p
+                && !regions.contains(&(o, l))
+            {
+                regions.push((o, l));
             }
-            other => {
+        }
+        regions.sort_unstable();
+        for w in regions.windows(2) {
+            if w[0].0 + w[0].1 > w[1].0 {
                 return Err(Error::malformed(format!(
-                    "{}: output has no buffer ({other:?})",
-                    self.at(op)
+                    "{}: overlapping buffers {:?} and {:?}",
+                    self.at(op),
+                    w[0],
+                    w[1]
                 )));
             }
         }
-        Ok(exprs)
-    }
-
-    fn expr(operands: &[Operand], i: usize) -> &str {
-        match &operands[i] {
-            Operand::Expr(e) => e,
+        let region_name = |r: (usize, usize)| format!("r{}_{}", r.0, r.1);
+        let output_in_arena = matches!(places[0].0, Place::Arena(..));
+        if output_in_arena {
+            self.helpers.carve = true;
+            let names: Vec<String> = regions.iter().map(|&r| region_name(r)).collect();
+            let spans: Vec<String> = regions
+                .iter()
+                .map(|&(o, l)| format!("({o}, {l})"))
+                .collect();
+            let _ = writeln!(
+                self.body,
+                "        let [{}] = carve(&mut self.arena, [{}]);",
+                names.join(", "),
+                spans.join(", ")
+            );
         }
+        for (k, (p, name)) in places.iter().enumerate() {
+            let e = match (*p, k) {
+                (Place::Input, _) => "&input[..]".to_string(),
+                (Place::Output, 0) => "&mut output[..]".to_string(),
+                (Place::Output, _) => "&output[..]".to_string(),
+                (Place::Arena(o, l), 0) => {
+                    let _ = (o, l);
+                    region_name((o, l))
+                }
+                (Place::Arena(o, l), _) if output_in_arena => format!("&*{}", region_name((o, l))),
+                (Place::Arena(o, l), _) => format!("&self.arena[{o}..{}]", o + l),
+            };
+            let _ = writeln!(self.body, "        let {name} = {e};");
+        }
+        Ok(())
     }
 
     fn comment(&mut self, op: &Operator) {
@@ -518,6 +531,23 @@ impl Gen<'_> {
     }
 
     fn pool_geometry(&mut self, prefix: &str, w: &Window) -> String {
+        // The pooling of a fusion runs on one band of rows and makes one output row.
+        let band;
+        let w = match self
+            .fusions
+            .iter()
+            .find(|f| format!("L{}", f.pool) == prefix)
+        {
+            Some(f) => {
+                band = Window {
+                    input: [f.rows, w.input[1], w.input[2]],
+                    output: [1, w.output[1], w.output[2]],
+                    ..*w
+                };
+                &band
+            }
+            None => w,
+        };
         let p = w.pads;
         let _ = writeln!(
             self.statics,
@@ -751,14 +781,149 @@ impl Gen<'_> {
         }
     }
 
-    /// One input, one output.
+    /// One input, one output: binds `x` and `y` around `call`, or, for the two halves of a
+    /// conv + pool [`Fusion`], keeps the convolution's call and emits both in a loop over bands.
     fn emit_unary(&mut self, op: &Operator, call: &str) -> Result<(), Error> {
+        if let Some(f) = self.fusions.iter().find(|f| f.conv == op.index).copied() {
+            self.pending_conv = Some((f, call.to_string()));
+            return Ok(());
+        }
+        if let Some((f, conv_call)) = self.pending_conv.take() {
+            return self.emit_fused(f, &conv_call, op, call);
+        }
         self.comment(op);
         let input = op.input(0).unwrap_or_default();
-        let operands = self.io(op, &[input])?;
-        let _ = writeln!(self.body, "        let x = {};", Self::expr(&operands, 0));
+        let places = [
+            (self.place(op, op.output)?, "y"),
+            (self.place(op, input)?, "x"),
+        ];
+        self.bind(op, &places)?;
         let _ = writeln!(self.body, "        {call}");
         Ok(())
+    }
+
+    /// A convolution computed `f.rows` output rows at a time into a band buffer, each band
+    /// pooled into one row of the pooling's output at once.
+    fn emit_fused(
+        &mut self,
+        f: Fusion,
+        conv_call: &str,
+        pool: &Operator,
+        pool_call: &str,
+    ) -> Result<(), Error> {
+        let conv = &self.model.operators[f.conv];
+        self.comment(conv);
+        self.comment(pool);
+        let (cw, pw) = match (&conv.op, &pool.op) {
+            (
+                Op::Conv2d { window: c, .. } | Op::DepthwiseConv2d { window: c, .. },
+                Op::MaxPool2d { window: p, .. } | Op::AvgPool2d { window: p, .. },
+            ) => (*c, *p),
+            _ => {
+                return Err(Error::malformed(
+                    "fusion of operators that are not conv + pool",
+                ));
+            }
+        };
+        let input = conv.input(0).unwrap_or_default();
+        let _ = writeln!(
+            self.body,
+            "        // fused: {} convolution rows at a time into a band, pooled as soon as computed",
+            f.rows
+        );
+        let places = [
+            (self.place(pool, pool.output)?, "pooled"),
+            (self.place(conv, input)?, "image"),
+            (self.place(conv, conv.output)?, "band"),
+        ];
+        // `band` is written too: bind it as a second output.
+        self.bind_fused(conv, &places)?;
+        let in_row = cw.input[1] * cw.input[2];
+        let out_row = pw.output[1] * pw.output[2];
+        let geometry = format!("L{}_GEOMETRY", conv.index);
+        // Every band's geometry was checked when generating (`row_band` succeeds for each).
+        let full = self.conv_geometry_value(&cw, conv);
+        for py in 0..pw.output[0] {
+            full.row_band(py * f.rows, f.rows)
+                .map_err(|e| Error::malformed(format!("{}: band {py}: {e:?}", self.at(conv))))?;
+        }
+        let conv_call = conv_call.replace(&format!("&{geometry}"), "&g");
+        let _ = writeln!(
+            self.body,
+            "        for py in 0..{} {{\n            let (g, rows) = {geometry}.row_band(py * {r}, {r})?;\n            {{\n                let x = &image[rows.start * {in_row}..rows.end * {in_row}];\n                let y = &mut *band;\n                {conv_call}\n            }}\n            let x = &*band;\n            let y = &mut pooled[py * {out_row}..(py + 1) * {out_row}];\n            {pool_call}\n        }}",
+            pw.output[0],
+            r = f.rows,
+        );
+        Ok(())
+    }
+
+    /// As [`bind`](Self::bind) for a fusion: `pooled` and `band` are both written.
+    fn bind_fused(&mut self, op: &Operator, places: &[(Place, &str); 3]) -> Result<(), Error> {
+        let band = match places[2].0 {
+            Place::Arena(o, l) => (o, l),
+            _ => {
+                return Err(Error::malformed(format!(
+                    "{}: fused band outside the arena",
+                    self.at(op)
+                )));
+            }
+        };
+        let mut regions: Vec<(usize, usize)> = vec![band];
+        for (p, _) in &places[..2] {
+            if let Place::Arena(o, l) = *p {
+                regions.push((o, l));
+            }
+        }
+        regions.sort_unstable();
+        regions.dedup();
+        for w in regions.windows(2) {
+            if w[0].0 + w[0].1 > w[1].0 {
+                return Err(Error::malformed(format!(
+                    "{}: overlapping buffers {:?} and {:?}",
+                    self.at(op),
+                    w[0],
+                    w[1]
+                )));
+            }
+        }
+        self.helpers.carve = true;
+        let region_name = |r: (usize, usize)| format!("r{}_{}", r.0, r.1);
+        let names: Vec<String> = regions.iter().map(|&r| region_name(r)).collect();
+        let spans: Vec<String> = regions
+            .iter()
+            .map(|&(o, l)| format!("({o}, {l})"))
+            .collect();
+        let _ = writeln!(
+            self.body,
+            "        let [{}] = carve(&mut self.arena, [{}]);",
+            names.join(", "),
+            spans.join(", ")
+        );
+        for (k, (p, name)) in places.iter().enumerate() {
+            let e = match (*p, k) {
+                (Place::Input, _) => "&input[..]".to_string(),
+                (Place::Output, 0) => "&mut output[..]".to_string(),
+                (Place::Output, _) => "&output[..]".to_string(),
+                (Place::Arena(o, l), 1) => format!("&*{}", region_name((o, l))),
+                (Place::Arena(o, l), _) => region_name((o, l)),
+            };
+            let _ = writeln!(self.body, "        let {name} = {e};");
+        }
+        Ok(())
+    }
+
+    /// The host-side `Conv2dGeometry` of a convolution window (to check bands).
+    fn conv_geometry_value(&self, w: &Window, op: &Operator) -> tinyconv::Conv2dGeometry {
+        let g = match op.op {
+            Op::DepthwiseConv2d { multiplier, .. } => {
+                tinyconv::Conv2dGeometry::depthwise(w.input, multiplier, w.kernel)
+            }
+            _ => tinyconv::Conv2dGeometry::new(w.input, w.output[2], w.kernel),
+        };
+        let p = w.pads;
+        g.with_stride(w.stride)
+            .with_padding(tinyconv::Padding::new(p.top, p.bottom, p.left, p.right))
+            .with_dilation(w.dilation)
     }
 
     fn finish(self, source: &str) -> String {
@@ -913,9 +1078,9 @@ impl Gen<'_> {
         s.push_str(&self.body);
         s.push_str("        Ok(())\n    }\n}\n");
 
-        if self.helpers.split {
+        if self.helpers.carve {
             s.push_str(
-                "\n/// `arena[at..at + len]` to write, beside the parts of the arena before and after it to read\n/// (the buffer plan never overlaps an operator's output with its inputs).\nfn split<T>(arena: &mut [T], at: usize, len: usize) -> (&[T], &mut [T], &[T]) {\n    let (before, rest) = arena.split_at_mut(at);\n    let (output, after) = rest.split_at_mut(len);\n    (before, output, after)\n}\n",
+                "\n/// Disjoint regions `(offset, len)` of the arena, in increasing offset order, as mutable\n/// slices (the buffer plan never overlaps the buffers an operator uses).\n///\n/// # Panics\n/// If the regions overlap, are out of order or run past the arena (the generator emits them\n/// from a checked plan, so they never do).\nfn carve<T, const N: usize>(arena: &mut [T], regions: [(usize, usize); N]) -> [&mut [T]; N] {\n    let mut rest = arena;\n    let mut at = 0;\n    regions.map(|(offset, len)| {\n        let (_, tail) = core::mem::take(&mut rest).split_at_mut(offset - at);\n        let (region, tail) = tail.split_at_mut(len);\n        rest = tail;\n        at = offset + len;\n        region\n    })\n}\n",
             );
         }
         if !scratch_consts.is_empty() {

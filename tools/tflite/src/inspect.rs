@@ -243,6 +243,21 @@ pub fn report(model: &Model, plan: &Plan, tflm_arena: Option<usize>) -> String {
             names.join(", ")
         );
     }
+    for f in crate::plan::fusions(model) {
+        let conv = &model.operators[f.conv];
+        let full = model.tensor(conv.output).len() * elem;
+        let _ = writeln!(
+            s,
+            "fused: operators {} ({}) + {} ({}) run {} convolution rows at a time ({} bytes of band instead of {})",
+            f.conv,
+            conv.tflite_name,
+            f.pool,
+            model.operators[f.pool].tflite_name,
+            f.rows,
+            thousands((f.band_len * elem) as u64),
+            thousands(full as u64)
+        );
+    }
     let io = (model.tensor(model.input).len() + model.tensor(model.output).len()) * elem;
     let arena = plan.arena_len * elem;
     let _ = writeln!(

@@ -11,11 +11,75 @@
 //!    the lowest offset where it overlaps no placed buffer that is alive at the same time
 //!    (the strategy of TFLM's `GreedyMemoryPlanner`).
 //!
+//! 4. A convolution whose output only the pooling right after it reads is *fused* with it
+//!    ([`Fusion`]): the generated code computes the convolution one pooling window of rows at a
+//!    time and pools each band at once, so only a band of the convolution's output ever exists
+//!    (its buffer is the band).
+//!
 //! Offsets and lengths count elements of the model's type (`i8` or `f32`): an int8 model has
 //! only `i8` activations and an f32 model only `f32` ones, so the arena is one typed array and
 //! needs no alignment padding.
 
 use crate::model::{Model, Op};
+
+/// A convolution (`CONV_2D` or `DEPTHWISE_CONV_2D`) computed in bands of rows, each pooled by
+/// the `MAX_POOL_2D` / `AVERAGE_POOL_2D` that follows it as soon as it is computed.
+///
+/// Fused when: the pooling is the next operator and the only reader of the convolution's output
+/// (which is not the model's output); its window has no vertical padding and does not overlap
+/// vertically (`stride_h = kernel_h`), so each pooled row reads exactly the convolution rows
+/// `py·kernel_h .. (py + 1)·kernel_h`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fusion {
+    /// Index of the convolution.
+    pub conv: usize,
+    /// Index of the pooling.
+    pub pool: usize,
+    /// Convolution rows per band (the pooling window's height).
+    pub rows: usize,
+    /// Elements of one band: `rows · conv_out_w · conv_out_c`.
+    pub band_len: usize,
+}
+
+/// The conv + pool pairs of `model` that the generated code fuses.
+pub fn fusions(model: &Model) -> Vec<Fusion> {
+    let mut out = Vec::new();
+    for pair in model.operators.windows(2) {
+        let (conv, pool) = (&pair[0], &pair[1]);
+        let conv_window = match &conv.op {
+            Op::Conv2d { window, .. } | Op::DepthwiseConv2d { window, .. } => window,
+            _ => continue,
+        };
+        let pool_window = match &pool.op {
+            Op::MaxPool2d { window, .. } | Op::AvgPool2d { window, .. } => window,
+            _ => continue,
+        };
+        let t = conv.output;
+        let readers = model
+            .operators
+            .iter()
+            .filter(|op| op.inputs.contains(&Some(t)))
+            .count();
+        let [out_h, out_w, out_c] = conv_window.output;
+        let rows = pool_window.kernel[0];
+        let fusable = t != model.output
+            && readers == 1
+            && pool.input(0) == Some(t)
+            && pool_window.pads.top == 0
+            && pool_window.pads.bottom == 0
+            && pool_window.stride[0] == rows
+            && rows < out_h;
+        if fusable {
+            out.push(Fusion {
+                conv: conv.index,
+                pool: pool.index,
+                rows,
+                band_len: rows * out_w * out_c,
+            });
+        }
+    }
+    out
+}
 
 /// Where a tensor's values are during `run`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,11 +173,25 @@ impl Plan {
             touch(op.output, op.index, &mut parent);
         }
 
+        // A fused convolution's output is one band of rows, and the pair runs as one step: the
+        // convolution's inputs live until the pooling, the pooling's output from the convolution.
+        let mut len_of: Vec<usize> = model.tensors.iter().map(|t| t.len()).collect();
+        for f in fusions(model) {
+            let (conv, pool) = (&model.operators[f.conv], &model.operators[f.pool]);
+            len_of[conv.output] = f.band_len;
+            for input in conv.inputs.iter().flatten() {
+                if !model.tensor(*input).is_constant() {
+                    touch(*input, f.pool, &mut parent);
+                }
+            }
+            touch(pool.output, f.conv, &mut parent);
+        }
+
         let input_root = root(&mut parent, model.input);
         let output_root = root(&mut parent, model.output);
         let mut buffers: Vec<Buffer> = Vec::new();
         let mut buffer_of_root = vec![usize::MAX; n];
-        for t in 0..n {
+        for (t, &len) in len_of.iter().enumerate() {
             if model.tensor(t).is_constant() {
                 continue;
             }
@@ -128,14 +206,11 @@ impl Plan {
                 } else if r == output_root {
                     Location::Output
                 } else {
-                    Location::Arena {
-                        offset: 0,
-                        len: model.tensor(t).len(),
-                    }
+                    Location::Arena { offset: 0, len }
                 };
                 buffers.push(Buffer {
                     tensors: Vec::new(),
-                    len: model.tensor(t).len(),
+                    len,
                     first: first[r],
                     last: last[r],
                     location,
@@ -191,7 +266,7 @@ impl Plan {
                     // A reshape keeps the offset and has its own length (the same count).
                     Location::Arena { offset, .. } => Location::Arena {
                         offset,
-                        len: model.tensor(t).len(),
+                        len: len_of[t],
                     },
                     other => other,
                 };

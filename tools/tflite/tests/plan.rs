@@ -81,3 +81,36 @@ fn inspect_reports_errors_without_panicking() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("not a readable TFLite flatbuffer"), "{err}");
 }
+
+#[test]
+fn lenet_convolutions_are_fused_with_their_poolings() {
+    use tinyconv_tflite::plan::{Fusion, fusions};
+    let model = parse(&std::fs::read(format!("{MODELS}/lenet5_modern.tflite")).unwrap()).unwrap();
+    assert_eq!(
+        fusions(&model),
+        [
+            Fusion {
+                conv: 0,
+                pool: 1,
+                rows: 2,
+                band_len: 2 * 28 * 6
+            },
+            Fusion {
+                conv: 2,
+                pool: 3,
+                rows: 2,
+                band_len: 2 * 10 * 16
+            },
+        ]
+    );
+    // The fused pair runs as one step: conv2's input (pool1's output) and pool2's output are
+    // alive together, beside conv2's band.
+    let plan = Plan::new(&model);
+    plan.check().unwrap();
+    assert_eq!(plan.arena_len, 14 * 14 * 6 + 2 * 10 * 16 + 5 * 5 * 16);
+    // A pooling whose window overlaps vertically, or the model's output, is not fused.
+    for name in ["ds_cnn", "resnet8", "mobilenet_v1", "conv1d", "small_f32"] {
+        let m = parse(&std::fs::read(format!("{MODELS}/{name}.tflite")).unwrap()).unwrap();
+        assert!(fusions(&m).is_empty(), "{name}");
+    }
+}
