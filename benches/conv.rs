@@ -18,8 +18,9 @@
 //!
 //! Time is the benchmark thread's CPU time ([`common::cputime`]), so other jobs on the machine
 //! inflate it less than wall time. The im2col layer rows use a scratch of 32 output pixels
-//! (`im2col::scratch_len(g, 32)`), allocated once outside the timed loop; the model rows use the
-//! typed `Im2col` (4096-element scratch on the stack per call), as a firmware would.
+//! (`im2col::scratch_len(g, 32)`), allocated once outside the timed loop; the model rows run
+//! the models on each plan (`reference`, `im2col`, `direct`, and `auto`, the per-layer choice),
+//! whose scratch lives in the model as a firmware would have it.
 //!
 //! Environment: `TINYCONV_BENCH_QUICK=1` shortens warm-up and measurement (used by
 //! `scripts/bench_table.py --quick`).
@@ -33,11 +34,10 @@ use criterion::{
 use std::hint::black_box;
 use std::time::Duration;
 use tinyconv::conv::{direct, im2col, reference};
-use tinyconv::models::lenet5::{self, Image, Lenet5F32, Lenet5I8};
+use tinyconv::models::lenet5::{self, Image, Lenet5F32, Lenet5I8, Lenet5Plan, PackedF32, PackedI8};
+use tinyconv::models::{Auto, Direct, Im2col, Reference};
 use tinyconv::quant::{LayerParamsI8, QuantizedMultiplier, quantize_multiplier};
-use tinyconv::{
-    Activation, AvgPoolDivisor, Conv2dGeometry, Direct, Im2col, Padding, Pool2dGeometry, Reference,
-};
+use tinyconv::{Activation, AvgPoolDivisor, Conv2dGeometry, Padding, Pool2dGeometry};
 
 type Group<'a> = BenchmarkGroup<'a, ThreadCpuTime>;
 
@@ -99,7 +99,7 @@ impl QuantLayer {
     }
 
     fn params(&self) -> LayerParamsI8<'_> {
-        LayerParamsI8::new(-3, 5, &self.multipliers).with_bias(&self.bias)
+        LayerParamsI8::new(-3, 5, &self.multipliers, Some(&self.bias))
     }
 }
 
@@ -138,7 +138,8 @@ fn conv(c: &mut Criterion<ThreadCpuTime>) {
         let mut scratch = vec![0.0f32; im2col::scratch_len(&g, 32)];
         group.bench_function("f32-reference", |bch| {
             bch.iter(|| {
-                reference::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut y).unwrap()
+                reference::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut [], &mut y)
+                    .unwrap()
             })
         });
         group.bench_function("f32-im2col", |bch| {
@@ -148,7 +149,9 @@ fn conv(c: &mut Criterion<ThreadCpuTime>) {
             })
         });
         group.bench_function("f32-direct", |bch| {
-            bch.iter(|| direct::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut y).unwrap())
+            bch.iter(|| {
+                direct::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut [], &mut y).unwrap()
+            })
         });
 
         let xq = data_i8(d.input_len, 4, -128);
@@ -159,13 +162,15 @@ fn conv(c: &mut Criterion<ThreadCpuTime>) {
         // Enough int8 scratch for a tile of 32 pixels plus a 16-filter panel.
         let mut sq = vec![0i16; (d.patch_len + 1) * (32 + 17)];
         group.bench_function("i8-reference", |bch| {
-            bch.iter(|| reference::conv2d_i8(&g, black_box(&xq), &wq, &p, &mut yq).unwrap())
+            bch.iter(|| {
+                reference::conv2d_i8(&g, black_box(&xq), &wq, &p, &mut [], &mut yq).unwrap()
+            })
         });
         group.bench_function("i8-im2col", |bch| {
             bch.iter(|| im2col::conv2d_i8(&g, black_box(&xq), &wq, &p, &mut sq, &mut yq).unwrap())
         });
         group.bench_function("i8-direct", |bch| {
-            bch.iter(|| direct::conv2d_i8(&g, black_box(&xq), &wq, &p, &mut yq).unwrap())
+            bch.iter(|| direct::conv2d_i8(&g, black_box(&xq), &wq, &p, &mut [], &mut yq).unwrap())
         });
         group.finish();
     }
@@ -197,7 +202,7 @@ fn pool(c: &mut Criterion<ThreadCpuTime>) {
         let div = AvgPoolDivisor::IncludePadding;
         let none = ActivationRange::none();
         group.bench_function("f32-max-reference", |bch| {
-            bch.iter(|| pref::max_pool2d(&g, black_box(&x), &mut y).unwrap())
+            bch.iter(|| pref::max_pool2d_f32(&g, black_box(&x), &mut y).unwrap())
         });
         group.bench_function("f32-max-simd", |bch| {
             bch.iter(|| simd::max_pool2d_f32(&g, black_box(&x), &mut y).unwrap())
@@ -279,32 +284,39 @@ fn lenet(c: &mut Criterion<ThreadCpuTime>) {
         let mut group = c.benchmark_group(format!("lenet5/{variant}"));
         configure(&mut group, false);
         group.throughput(Throughput::Elements(LENET_MACS));
-        let mut m = Lenet5F32::<Reference>::new(wf);
-        group.bench_function("f32-reference", |bch| {
-            bch.iter(|| m.logits(black_box(&image)).unwrap())
-        });
-        let mut m = Lenet5F32::<Im2col>::new(wf);
-        group.bench_function("f32-im2col", |bch| {
-            bch.iter(|| m.logits(black_box(&image)).unwrap())
-        });
-        let mut m = Lenet5F32::<Direct>::new(wf);
-        group.bench_function("f32-direct", |bch| {
-            bch.iter(|| m.logits(black_box(&image)).unwrap())
-        });
-        let mut m = Lenet5I8::<Reference>::new(wq);
-        group.bench_function("i8-reference", |bch| {
-            bch.iter(|| m.logits_u8(black_box(&pixels)))
-        });
-        let mut m = Lenet5I8::<Im2col>::new(wq);
-        group.bench_function("i8-im2col", |bch| {
-            bch.iter(|| m.logits_u8(black_box(&pixels)))
-        });
-        let mut m = Lenet5I8::<Direct>::new(wq);
-        group.bench_function("i8-direct", |bch| {
-            bch.iter(|| m.logits_u8(black_box(&pixels)))
-        });
+        bench_f32::<Reference>(&mut group, wf, &image);
+        bench_f32::<Im2col>(&mut group, wf, &image);
+        bench_f32::<Direct>(&mut group, wf, &image);
+        bench_f32::<Auto>(&mut group, wf, &image);
+        bench_i8::<Reference>(&mut group, wq, &pixels);
+        bench_i8::<Im2col>(&mut group, wq, &pixels);
+        bench_i8::<Direct>(&mut group, wq, &pixels);
+        bench_i8::<Auto>(&mut group, wq, &pixels);
         group.finish();
     }
+}
+
+/// One whole-model row: the f32 LeNet-5 on plan `P` (`f32-<plan>`), weights packed once
+/// outside the timed loop.
+fn bench_f32<P: Lenet5Plan>(group: &mut Group<'_>, w: &lenet5::Lenet5Weights, image: &Image) {
+    let packed = Box::new(PackedF32::<P>::pack(w).unwrap());
+    let mut m = Box::new(Lenet5F32::new(&*packed));
+    group.bench_function(format!("f32-{}", P::NAME), |bch| {
+        bch.iter(|| m.logits(black_box(image)).unwrap())
+    });
+}
+
+/// One whole-model int8 row (`i8-<plan>`).
+fn bench_i8<P: Lenet5Plan>(
+    group: &mut Group<'_>,
+    w: &lenet5::Lenet5I8Weights,
+    pixels: &[u8; 28 * 28],
+) {
+    let packed = Box::new(PackedI8::<P>::pack(w).unwrap());
+    let mut m = Box::new(Lenet5I8::new(&*packed));
+    group.bench_function(format!("i8-{}", P::NAME), |bch| {
+        bch.iter(|| m.logits_u8(black_box(pixels)).unwrap())
+    });
 }
 
 /// The machine's f32 FMA throughput and clock, measured in the same run as the kernels.

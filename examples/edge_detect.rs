@@ -3,10 +3,19 @@
 //!
 //! `cargo run --release --example edge_detect`
 
-use tinyconv::{Conv2d, Direct, Im2col, Reference, Tensor};
+use tinyconv::conv::PackedFilters;
+use tinyconv::error::const_expect;
+use tinyconv::{Conv2d, Conv2dF32Kernel, Tensor};
 
+type Edge = Conv2d<'static, 1, 1, 1, 2>;
 static K: [[[[f32; 1]; 2]; 1]; 1] = [[[[1.0], [-1.0]]]];
 static B: [f32; 1] = [0.0];
+/// The kernel packed for each algorithm, at compile time.
+static PACKED: [PackedFilters<Conv2dF32Kernel, f32, 1, 1, 2, 1>; 3] = [
+    const_expect(Edge::pack(Conv2dF32Kernel::Reference, &K), "pack"),
+    const_expect(Edge::pack(Conv2dF32Kernel::Im2col, &K), "pack"),
+    const_expect(Edge::pack(Conv2dF32Kernel::Direct, &K), "pack"),
+];
 
 fn show<const H: usize, const W: usize>(title: &str, t: &Tensor<f32, H, W, 1>) {
     println!("{title}");
@@ -24,11 +33,13 @@ fn main() {
         }
     }
     show("X (6×8):", &x);
-    let conv = Conv2d::<1, 1, 1, 2>::new(&K, &B);
     let mut y: [Tensor<f32, 6, 7, 1>; 3] = Default::default();
-    conv.forward::<Reference, 6, 8, 6, 7>(&x, &mut y[0]);
-    conv.forward::<Im2col, 6, 8, 6, 7>(&x, &mut y[1]);
-    conv.forward::<Direct, 6, 8, 6, 7>(&x, &mut y[2]);
+    for (packed, y) in PACKED.iter().zip(&mut y) {
+        let conv = Edge::new(packed, &B);
+        let mut scratch = vec![0.0; conv.scratch_len(6, 8)];
+        conv.forward(&x, y, &mut scratch)
+            .expect("scratch of scratch_len");
+    }
     show(
         "Y = corr2d(X, [1, -1]) (6×7): 1 where white turns black, -1 where black turns white",
         &y[0],

@@ -14,8 +14,11 @@ use std::time::Instant;
 use anyhow_free::Result;
 use clap::Parser;
 use serde::Serialize;
-use tinyconv::models::lenet5::{self, Image, Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Weights};
-use tinyconv::{Algorithm, Direct, Im2col, Reference};
+use tinyconv::models::lenet5::{
+    self, Image, Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Plan, Lenet5Weights, PackedF32,
+    PackedI8,
+};
+use tinyconv::models::{Auto, Direct, Im2col, Reference};
 use tinyconv_data::{CLASS_NAMES, Dataset};
 
 /// The example's own tiny error plumbing (no extra dependency needed for a `Box<dyn Error>`).
@@ -87,36 +90,39 @@ fn evaluate(
     (correct, micros, confusion)
 }
 
-fn f32_row<A: Algorithm>(data: &Dataset, w: &Lenet5Weights) -> Row {
-    let mut model = Lenet5F32::<A>::new(w);
+fn f32_row<P: Lenet5Plan>(data: &Dataset, w: &Lenet5Weights) -> Row {
+    let packed = Box::new(PackedF32::<P>::pack(w).expect("LeNet-5 packs for every plan"));
+    let mut model = Box::new(Lenet5F32::new(&*packed));
     let (correct, micros, confusion) = evaluate(data, |px| {
         model.predict(&to_image(px)).expect("finite input")
     });
     Row {
         model: w.variant.name(),
         precision: "f32",
-        algorithm: A::NAME,
+        algorithm: P::NAME,
         correct,
         accuracy: correct as f64 / data.len() as f64,
         micros_per_image: micros,
-        ram_bytes: Lenet5F32::<A>::RAM_BYTES,
-        weight_bytes: Lenet5F32::<A>::WEIGHT_BYTES,
+        ram_bytes: Lenet5F32::<P>::RAM_BYTES,
+        weight_bytes: Lenet5F32::<P>::WEIGHT_BYTES,
         confusion,
     }
 }
 
-fn i8_row<A: Algorithm>(data: &Dataset, w: &Lenet5I8Weights) -> Row {
-    let mut model = Lenet5I8::<A>::new(w);
-    let (correct, micros, confusion) = evaluate(data, |px| model.predict_u8(px));
+fn i8_row<P: Lenet5Plan>(data: &Dataset, w: &Lenet5I8Weights) -> Row {
+    let packed = Box::new(PackedI8::<P>::pack(w).expect("LeNet-5 packs for every plan"));
+    let mut model = Box::new(Lenet5I8::new(&*packed));
+    let (correct, micros, confusion) =
+        evaluate(data, |px| model.predict_u8(px).expect("int8 inference"));
     Row {
-        model: w.variant.name(),
+        model: w.variant().name(),
         precision: "i8",
-        algorithm: A::NAME,
+        algorithm: P::NAME,
         correct,
         accuracy: correct as f64 / data.len() as f64,
         micros_per_image: micros,
-        ram_bytes: Lenet5I8::<A>::RAM_BYTES,
-        weight_bytes: Lenet5I8::<A>::WEIGHT_BYTES,
+        ram_bytes: Lenet5I8::<P>::RAM_BYTES,
+        weight_bytes: Lenet5I8::<P>::WEIGHT_BYTES,
         confusion,
     }
 }
@@ -190,7 +196,7 @@ fn truncate(s: &str, n: usize) -> &str {
 fn write_png(path: &PathBuf, pixels: &[u8; 784]) -> Result<()> {
     const S: usize = 4;
     const GAP: usize = 4;
-    let model = Lenet5F32::<Direct>::new(&lenet5::MODERN_F32);
+    let model = Lenet5F32::new(lenet5::modern_f32::<Direct>());
     let mut maps = [[[0.0f32; 6]; 28]; 28];
     model.conv1_maps(&to_image(pixels), &mut maps)?;
     let panels = 7;
@@ -253,9 +259,11 @@ fn main() -> Result<()> {
         rows.push(f32_row::<Reference>(&data, w));
         rows.push(f32_row::<Im2col>(&data, w));
         rows.push(f32_row::<Direct>(&data, w));
+        rows.push(f32_row::<Auto>(&data, w));
         rows.push(i8_row::<Reference>(&data, q));
         rows.push(i8_row::<Im2col>(&data, q));
         rows.push(i8_row::<Direct>(&data, q));
+        rows.push(i8_row::<Auto>(&data, q));
     }
     if args.json {
         let report = Report {

@@ -73,6 +73,25 @@ impl From<crate::quant::QuantError> for Error {
     }
 }
 
+/// The value of `r`, for `const` and `static` items: a `const fn` stand-in for
+/// [`Result::expect`] (which is not `const`). An `Err` stops compilation with `msg` when the item
+/// is evaluated at compile time.
+///
+/// ```
+/// use tinyconv::{error::const_expect, quant::QuantParams};
+/// const INPUT: QuantParams = const_expect(QuantParams::new(1.0 / 255.0, -128), "input params");
+/// assert_eq!(INPUT.zero_point(), -128);
+/// ```
+///
+/// # Panics
+/// If `r` is an `Err` (at compile time when used in a `const`/`static` initializer).
+pub const fn const_expect<T: Copy, E: Copy>(r: Result<T, E>, msg: &'static str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(_) => panic!("{}", msg),
+    }
+}
+
 /// Checks that `actual == expected`.
 pub(crate) fn check_len(what: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
     if expected == actual {

@@ -337,12 +337,15 @@ impl Conv2dGeometry {
     /// # Errors
     /// [`Error::InvalidGeometry`] if the geometry is invalid, `n == 0`, the band runs past the
     /// last output row, or it lies entirely in the padding (then it reads no input row).
-    pub fn row_band(
+    pub const fn row_band(
         &self,
         oy0: usize,
         n: usize,
     ) -> Result<(Conv2dGeometry, core::ops::Range<usize>), Error> {
-        let d = self.dims()?;
+        let d = match self.dims() {
+            Ok(d) => d,
+            Err(e) => return Err(e),
+        };
         if n == 0 || oy0 >= d.out_h || n > d.out_h - oy0 {
             return Err(Error::InvalidGeometry("row band outside the output"));
         }
@@ -350,8 +353,13 @@ impl Conv2dGeometry {
         let first = oy0 * self.stride_h;
         let last = (oy0 + n - 1) * self.stride_h + (self.kernel_h - 1) * self.dilation_h;
         let top = self.padding.top;
-        let r0 = first.max(top) - top;
-        let r1 = (last + 1).min(top + self.in_h).saturating_sub(top);
+        let r0 = first.saturating_sub(top);
+        let end = if last + 1 < top + self.in_h {
+            last + 1
+        } else {
+            top + self.in_h
+        };
+        let r1 = end.saturating_sub(top);
         if r0 >= r1 {
             return Err(Error::InvalidGeometry(
                 "row band lies entirely in the padding",

@@ -19,16 +19,21 @@
 //! fail. Stable Rust cannot compute an array length from const parameters, so output sizes are
 //! const parameters of their own, checked rather than derived.
 //!
-//! ## Three algorithms, one meaning
+//! ## Three algorithms, one meaning, one kernel per layer
 //!
 //! | module | algorithm |
 //! |---|---|
 //! | [`conv::reference`] | naive loops from the formula, generic over the element type: the oracle |
-//! | [`conv::im2col`] | im2col over tiles of output pixels into caller-sized scratch, then a `f32x8` GEMM |
+//! | [`conv::im2col`] | im2col over tiles of output pixels into caller-sized scratch, then a SIMD GEMM |
 //! | [`conv::direct`] | direct SIMD convolution, no buffer, interior/border split |
 //!
-//! Typed layers pick one with a type parameter: [`Reference`], [`Im2col`], [`Direct`].
-//! Every optimised kernel is checked against the reference by proptest.
+//! Each op family names its kernels in an enum ([`Conv2dF32Kernel`], [`Conv2dI8Kernel`],
+//! [`DenseF32Kernel`], [`DenseI8Kernel`], [`Pool2dKernel`]) whose `select` picks the fastest for
+//! a layer's shape on the target, as CMSIS-NN's `arm_convolve_wrapper_s8` does; scratch sizes and
+//! weight packing are `const fn`s of the kernel and the shape, so weights are laid out for their
+//! kernel at compile time. Models take a plan that names a kernel per layer
+//! ([`models::Auto`] picks with `select`). Every optimised kernel is checked against the
+//! reference by proptest.
 //!
 //! SIMD comes from [`wide`], which selects its instructions at compile time from the target
 //! features (`-C target-cpu=x86-64-v3` for AVX2 + FMA; scalar code on Cortex-M0).
@@ -39,22 +44,26 @@
 //!
 //! ## Example
 //! ```
-//! use tinyconv::{Activation, Conv2d, Direct, Tensor};
+//! use tinyconv::{Conv2d, Conv2dF32Kernel, Tensor};
+//! use tinyconv::{conv::PackedFilters, error::const_expect};
 //! // Edge detection from the chapter: the kernel [1, −1] marks where a row changes value.
+//! type Edge = Conv2d<'static, 1, 1, 1, 2>;
 //! static K: [[[[f32; 1]; 2]; 1]; 1] = [[[[1.0], [-1.0]]]];
+//! static PK: PackedFilters<Conv2dF32Kernel, f32, 1, 1, 2, 1> =
+//!     const_expect(Edge::pack(Conv2dF32Kernel::Direct, &K), "pack");
 //! static B: [f32; 1] = [0.0];
 //! let mut x: Tensor<f32, 1, 8, 1> = [[[1.0]; 8]];
 //! for c in 2..6 { x[0][c] = [0.0]; }
 //! let mut y: Tensor<f32, 1, 7, 1> = Default::default();
-//! Conv2d::<1, 1, 1, 2>::new(&K, &B).forward::<Direct, 1, 8, 1, 7>(&x, &mut y);
+//! Edge::new(&PK, &B).forward(&x, &mut y, &mut [])?;
 //! assert_eq!(y[0].map(|p| p[0]), [0.0, 1.0, 0.0, 0.0, 0.0, -1.0, 0.0]);
+//! # Ok::<(), tinyconv::Error>(())
 //! ```
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod activation;
-pub mod algorithm;
 pub mod conv;
 pub mod dense;
 pub mod depthwise;
@@ -68,10 +77,9 @@ pub mod tensor;
 mod gemm;
 
 pub use activation::{Activation, argmax, argmax_i8, softmax, top_k};
-pub use algorithm::{Algorithm, Direct, Im2col, Reference};
-pub use conv::{Conv2d, Conv2dI8, ConvStats};
-pub use dense::{Dense, DenseI8};
+pub use conv::{Conv2d, Conv2dF32Kernel, Conv2dI8, Conv2dI8Kernel, ConvStats};
+pub use dense::{Dense, DenseF32Kernel, DenseI8, DenseI8Kernel};
 pub use error::Error;
 pub use geometry::{AvgPoolDivisor, Conv2dGeometry, Padding, Pool2dGeometry};
-pub use pool::Pool2d;
+pub use pool::{Pool2d, Pool2dKernel};
 pub use tensor::{Filters, Tensor};

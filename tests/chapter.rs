@@ -12,10 +12,10 @@ use tinyconv::{Activation, AvgPoolDivisor, Conv2dGeometry, Padding, Pool2dGeomet
 fn conv_all(g: &Conv2dGeometry, x: &[f32], w: &[f32], want: &[f32]) {
     let d = g.dims().unwrap();
     let mut y = vec![0.0; d.output_len];
-    reference::conv2d_f32(g, x, w, None, Activation::Identity, &mut y).unwrap();
+    reference::conv2d_f32(g, x, w, None, Activation::Identity, &mut [], &mut y).unwrap();
     assert_eq!(y, want, "reference");
     let mut y = vec![0.0; d.output_len];
-    direct::conv2d_f32(g, x, w, None, Activation::Identity, &mut y).unwrap();
+    direct::conv2d_f32(g, x, w, None, Activation::Identity, &mut [], &mut y).unwrap();
     assert_eq!(y, want, "direct");
     let mut y = vec![0.0; d.output_len];
     let mut scratch = vec![0.0; im2col::scratch_len(g, 2)];
@@ -135,9 +135,9 @@ fn one_by_one_is_a_matrix_product() {
         im2col::conv2d_f32(&g, &x, &k, None, Activation::Identity, &mut [], &mut y).unwrap();
     assert!(stats.pointwise);
     common::assert_close("1x1 im2col", &y, &want, &mag);
-    direct::conv2d_f32(&g, &x, &k, None, Activation::Identity, &mut y).unwrap();
+    direct::conv2d_f32(&g, &x, &k, None, Activation::Identity, &mut [], &mut y).unwrap();
     common::assert_close("1x1 direct", &y, &want, &mag);
-    reference::conv2d_f32(&g, &x, &k, None, Activation::Identity, &mut y).unwrap();
+    reference::conv2d_f32(&g, &x, &k, None, Activation::Identity, &mut [], &mut y).unwrap();
     common::assert_close("1x1 reference", &y, &want, &mag);
 }
 

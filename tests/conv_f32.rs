@@ -174,11 +174,11 @@ fn runtime_entry_points_reject_wrong_lengths() {
         actual: 31,
     });
     assert_eq!(
-        reference::conv2d_f32(&g, &x[1..], &w, Some(&b), a, &mut y),
+        reference::conv2d_f32(&g, &x[1..], &w, Some(&b), a, &mut [], &mut y).map(|_| ()),
         bad_input
     );
     assert_eq!(
-        direct::conv2d_f32(&g, &x[1..], &w, Some(&b), a, &mut y).map(|_| ()),
+        direct::conv2d_f32(&g, &x[1..], &w, Some(&b), a, &mut [], &mut y).map(|_| ()),
         bad_input
     );
     let r = im2col::conv2d_f32(&g, &x[1..], &w, Some(&b), a, &mut s, &mut y);
@@ -189,7 +189,7 @@ fn runtime_entry_points_reject_wrong_lengths() {
         actual: 2,
     });
     assert_eq!(
-        direct::conv2d_f32(&g, &x, &w, Some(&b[1..]), a, &mut y).map(|_| ()),
+        direct::conv2d_f32(&g, &x, &w, Some(&b[1..]), a, &mut [], &mut y).map(|_| ()),
         bad_bias
     );
     let bad_out = Err(Error::LengthMismatch {
@@ -198,12 +198,12 @@ fn runtime_entry_points_reject_wrong_lengths() {
         actual: 11,
     });
     assert_eq!(
-        direct::conv2d_f32(&g, &x, &w, Some(&b), a, &mut y[1..]).map(|_| ()),
+        direct::conv2d_f32(&g, &x, &w, Some(&b), a, &mut [], &mut y[1..]).map(|_| ()),
         bad_out
     );
     let zero_stride = g.with_stride([0, 1]);
     assert!(matches!(
-        direct::conv2d_f32(&zero_stride, &x, &w, Some(&b), a, &mut y),
+        direct::conv2d_f32(&zero_stride, &x, &w, Some(&b), a, &mut [], &mut y),
         Err(Error::InvalidGeometry(_))
     ));
 }
@@ -224,8 +224,10 @@ proptest! {
         let in_row = g.in_w * g.in_c;
         type Run = fn(&Conv2dGeometry, &[f32], &[f32], &mut [f32]) -> Result<(), tinyconv::Error>;
         let runs: [Run; 3] = [
-            |g, x, w, y| reference::conv2d_f32(g, x, w, None, Activation::Identity, y),
-            |g, x, w, y| direct::conv2d_f32(g, x, w, None, Activation::Identity, y).map(|_| ()),
+            |g, x, w, y| {
+                reference::conv2d_f32(g, x, w, None, Activation::Identity, &mut [], y).map(|_| ())
+            },
+            |g, x, w, y| direct::conv2d_f32(g, x, w, None, Activation::Identity, &mut [], y).map(|_| ()),
             |g, x, w, y| {
                 let mut s = vec![0.0; im2col::scratch_len(g, 3)];
                 im2col::conv2d_f32(g, x, w, None, Activation::Identity, &mut s, y).map(|_| ())

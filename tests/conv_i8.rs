@@ -9,15 +9,14 @@ use common::int8::{
     random_i32, weights_i8,
 };
 use proptest::prelude::*;
+use tinyconv::conv::PackedFilters;
 use tinyconv::conv::{direct, im2col, reference};
+use tinyconv::error::const_expect;
 use tinyconv::quant::{
     ActivationRange, LayerParamsI8, MAX_ABS_PRODUCT, QuantParams, QuantizedMultiplier, Rounding,
     dequantize, quantize, quantize_multiplier, requant_multiplier,
 };
-use tinyconv::{
-    Activation, Algorithm, Conv2dGeometry, Conv2dI8, Direct, Error, Im2col, Padding, Reference,
-    Tensor,
-};
+use tinyconv::{Activation, Conv2dGeometry, Conv2dI8, Conv2dI8Kernel, Error, Padding, Tensor};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
@@ -143,9 +142,9 @@ fn padding_wider_than_input_gives_requantized_bias() {
     // offset is never applied to padded taps.
     let g = Conv2dGeometry::new([1, 1, 1], 2, [1, 1]).with_padding(Padding::uniform(2));
     let m = [QuantizedMultiplier::ONE; 2];
-    let p = LayerParamsI8::new(-100, 3, &m).with_bias(&[10, -20]);
+    let p = LayerParamsI8::new(-100, 3, &m, Some(&[10, -20]));
     let mut y = [0i8; 5 * 5 * 2];
-    reference::conv2d_i8(&g, &[50], &[7, 7], &p, &mut y).unwrap();
+    reference::conv2d_i8(&g, &[50], &[7, 7], &p, &mut [], &mut y).unwrap();
     // Centre: 10 + (50 + 100)·7 = 1060 → 127 (clamped); −20 + 1050 → 127.
     assert_eq!(&y[24..26], &[127, 127]);
     // Everywhere else: 10 + 3 = 13 and −20 + 3 = −17.
@@ -244,25 +243,26 @@ fn accumulator_bound_is_tight_and_enforced() {
     let w = vec![-128i8; max_patch];
     let slack = i32::MAX as u64 - max_patch as u64 * MAX_ABS_PRODUCT;
     let bias = [-(slack as i32)];
-    let p = LayerParamsI8::new(-128, 0, &m).with_bias(&bias);
+    let p = LayerParamsI8::new(-128, 0, &m, Some(&bias));
     let y = check_conv2d_i8(&g, &x, &w, &p);
     // acc = −65 793 · 32 640 − 127 = −2 147 483 647 → · 2^-24 = −128.0000 → −128.
     assert_eq!(y, [-128]);
 
     let over = [-(slack as i32) - 1];
-    let p = LayerParamsI8::new(-128, 0, &m).with_bias(&over);
+    let p = LayerParamsI8::new(-128, 0, &m, Some(&over));
     let mut out = [0i8; 1];
     let mut scratch = vec![0i16; im2col::scratch_len_i8(&g)];
     let e = Err(Error::AccumulatorOverflow);
-    assert_eq!(reference::conv2d_i8(&g, &x, &w, &p, &mut out), e);
-    assert_eq!(direct::conv2d_i8(&g, &x, &w, &p, &mut out).map(|_| ()), e);
-    let r = im2col::conv2d_i8(&g, &x, &w, &p, &mut scratch, &mut out);
-    assert_eq!(r.map(|_| ()), e);
+    for k in Conv2dI8Kernel::ALL {
+        let r = k.run(&g, &x, &w, &p, &mut scratch, &mut out);
+        assert_eq!(r.map(|_| ()), e, "{}", k.name());
+    }
     // One tap more, no bias.
     let g = Conv2dGeometry::new([1, 1, max_patch + 1], 1, [1, 1]);
     let x = vec![0i8; max_patch + 1];
-    let p = LayerParamsI8::new(0, 0, &m);
-    assert_eq!(reference::conv2d_i8(&g, &x, &x, &p, &mut out), e);
+    let p = LayerParamsI8::new(0, 0, &m, None);
+    let r = reference::conv2d_i8(&g, &x, &x, &p, &mut [], &mut out);
+    assert_eq!(r.map(|_| ()), e);
     assert_eq!(out, [0], "nothing written");
 }
 
@@ -276,15 +276,16 @@ fn invalid_parameters_are_errors_and_write_nothing() {
     type Run =
         fn(&Conv2dGeometry, &[i8], &[i8], &LayerParamsI8<'_>, &mut [i8]) -> Result<(), Error>;
     let runs: [Run; 3] = [
-        |g, x, w, p, y| reference::conv2d_i8(g, x, w, p, y),
-        |g, x, w, p, y| direct::conv2d_i8(g, x, w, p, y).map(|_| ()),
+        |g, x, w, p, y| reference::conv2d_i8(g, x, w, p, &mut [], y).map(|_| ()),
+        |g, x, w, p, y| direct::conv2d_i8(g, x, w, p, &mut [], y).map(|_| ()),
         |g, x, w, p, y| {
             let mut s = vec![0i16; im2col::scratch_len_i8(g)];
             im2col::conv2d_i8(g, x, w, p, &mut s, y).map(|_| ())
         },
     ];
+    assert_eq!(runs.len(), Conv2dI8Kernel::ALL.len(), "every kernel");
     for run in runs {
-        let bad_m = LayerParamsI8::new(0, 0, &m3[..2]);
+        let bad_m = LayerParamsI8::new(0, 0, &m3[..2], None);
         assert_eq!(
             run(&g, &x, &w, &bad_m, &mut y),
             Err(Error::LengthMismatch {
@@ -293,7 +294,7 @@ fn invalid_parameters_are_errors_and_write_nothing() {
                 actual: 2
             })
         );
-        let no_m = LayerParamsI8::new(0, 0, &[]);
+        let no_m = LayerParamsI8::new(0, 0, &[], None);
         assert!(matches!(
             run(&g, &x, &w, &no_m, &mut y),
             Err(Error::LengthMismatch {
@@ -301,7 +302,7 @@ fn invalid_parameters_are_errors_and_write_nothing() {
                 ..
             })
         ));
-        let bad_b = LayerParamsI8::new(0, 0, &m3).with_bias(&[1, 2]);
+        let bad_b = LayerParamsI8::new(0, 0, &m3, Some(&[1, 2]));
         assert_eq!(
             run(&g, &x, &w, &bad_b, &mut y),
             Err(Error::LengthMismatch {
@@ -310,7 +311,7 @@ fn invalid_parameters_are_errors_and_write_nothing() {
                 actual: 2
             })
         );
-        let ok = LayerParamsI8::new(0, 0, &m3);
+        let ok = LayerParamsI8::new(0, 0, &m3, None);
         assert_eq!(
             run(&g, &x[1..], &w, &ok, &mut y),
             Err(Error::LengthMismatch {
@@ -325,7 +326,7 @@ fn invalid_parameters_are_errors_and_write_nothing() {
         ));
         assert_eq!(y, [9; 12], "nothing written");
     }
-    let ok = LayerParamsI8::new(0, 0, &m3);
+    let ok = LayerParamsI8::new(0, 0, &m3, None);
     let short = im2col::scratch_len_i8(&g) - 1;
     assert_eq!(
         im2col::conv2d_i8(&g, &x, &w, &ok, &mut s[..short], &mut y),
@@ -369,16 +370,34 @@ static M3: [QuantizedMultiplier; 4] = {
     }
     m
 };
-/// 3×3, stride 2, padding 1, ReLU: built and checked at compile time.
-const LAYER: Conv2dI8<'static, 3, 4, 3, 3, 2, 2, 1, 1, 1, 1> =
-    match Conv2dI8::new(&W3, &B3, &M3, IN.zero_point(), OUT.zero_point()) {
-        Ok(l) => l.with_range(ActivationRange::relu(OUT)),
-        Err(_) => panic!(),
-    };
+/// 3×3, stride 2, padding 1, ReLU.
+type Layer = Conv2dI8<'static, 3, 4, 3, 3, 2, 2, 1, 1, 1, 1>;
+/// The filters packed for every kernel, at compile time.
+static PACKED: [PackedFilters<Conv2dI8Kernel, i8, 4, 3, 3, 3>; 3] = [
+    const_expect(Layer::pack(Conv2dI8Kernel::ALL[0], &W3), "pack"),
+    const_expect(Layer::pack(Conv2dI8Kernel::ALL[1], &W3), "pack"),
+    const_expect(Layer::pack(Conv2dI8Kernel::ALL[2], &W3), "pack"),
+];
+/// Built and checked at compile time.
+const fn layer(k: usize) -> Layer {
+    const_expect(
+        Layer::new(&PACKED[k], &B3, &M3, IN.zero_point(), OUT.zero_point()),
+        "layer",
+    )
+    .with_range(ActivationRange::relu(OUT))
+}
+const LAYER: Layer = layer(0);
 
-fn typed_forward<A: Algorithm>(x: &Tensor<i8, 9, 8, 3>) -> Tensor<i8, 5, 4, 4> {
+fn typed_forward(k: usize, x: &Tensor<i8, 9, 8, 3>) -> Tensor<i8, 5, 4, 4> {
     let mut y = [[[0x55i8; 4]; 4]; 5];
-    LAYER.forward::<A, 9, 8, 5, 4>(x, &mut y);
+    let l = layer(k);
+    let mut scratch = vec![0x55i16; l.scratch_len(9, 8)];
+    // Too little scratch is an error, not a panic (kernels without scratch have nothing to cut).
+    if !scratch.is_empty() {
+        let r = l.forward(x, &mut y, &mut scratch[1..]);
+        assert!(matches!(r, Err(Error::ScratchTooSmall { .. })), "{r:?}");
+    }
+    l.forward(x, &mut y, &mut scratch).unwrap();
     y
 }
 
@@ -392,14 +411,12 @@ fn typed_layer_equals_runtime_reference_for_every_algorithm() {
     let g = Conv2dI8::<3, 4, 3, 3, 2, 2, 1, 1, 1, 1>::geometry(9, 8);
     let mut want = vec![0i8; 5 * 4 * 4];
     let w = W3.as_flattened().as_flattened().as_flattened();
-    reference::conv2d_i8(&g, &flat, w, &LAYER.params(), &mut want).unwrap();
-    for y in [
-        typed_forward::<Reference>(&x),
-        typed_forward::<Direct>(&x),
-        typed_forward::<Im2col>(&x),
-        typed_forward::<Im2col<{ 3 * (10 * 3 + 1 + 16) + 16 * 3 * 10 }>>(&x),
-    ] {
-        assert_same("typed", y.as_flattened().as_flattened(), &want);
+    reference::conv2d_i8(&g, &flat, w, &LAYER.params(), &mut [], &mut want).unwrap();
+    assert_eq!(PACKED.len(), Conv2dI8Kernel::ALL.len(), "every kernel");
+    for (k, kernel) in Conv2dI8Kernel::ALL.iter().enumerate() {
+        assert_eq!(PACKED[k].kernel(), *kernel);
+        let y = typed_forward(k, &x);
+        assert_same(kernel.name(), y.as_flattened().as_flattened(), &want);
     }
     // ReLU: nothing below the output zero point.
     assert!(want.iter().all(|&v| v >= OUT.zero_point()));
@@ -408,7 +425,11 @@ fn typed_layer_equals_runtime_reference_for_every_algorithm() {
 #[test]
 fn typed_constructor_rejects_a_bias_beyond_the_bound() {
     static HUGE: [i32; 4] = [0, 0, i32::MIN, 0];
-    let r = Conv2dI8::<3, 4, 3, 3>::new(&W3, &HUGE, &M3, 0, 0);
+    static P: PackedFilters<Conv2dI8Kernel, i8, 4, 3, 3, 3> = const_expect(
+        Conv2dI8::<3, 4, 3, 3>::pack(Conv2dI8Kernel::Direct, &W3),
+        "pack",
+    );
+    let r = Conv2dI8::<3, 4, 3, 3>::new(&P, &HUGE, &M3, 0, 0);
     assert_eq!(r.map(|_| ()), Err(Error::AccumulatorOverflow));
 }
 
@@ -460,7 +481,7 @@ proptest! {
             .collect();
         let act = if relu { Activation::Relu } else { Activation::Identity };
         let mut yf = vec![0.0f32; d.output_len];
-        reference::conv2d_f32(&g, &xr, &wr, Some(&br), Activation::Identity, &mut yf).unwrap();
+        reference::conv2d_f32(&g, &xr, &wr, Some(&br), Activation::Identity, &mut [], &mut yf).unwrap();
         // Output scale: the f32 range over ~200 steps, so that little saturates.
         let span = yf.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
         let output = QuantParams::new(span / 100.0, out_zp).unwrap();
@@ -469,8 +490,7 @@ proptest! {
             .map(|&s| requant_multiplier(in_scale, s, output.scale()).unwrap())
             .collect();
         let range = if relu { ActivationRange::relu(output) } else { ActivationRange::none() };
-        let p = LayerParamsI8::new(input.zero_point(), output.zero_point(), &multipliers)
-            .with_bias(&bq)
+        let p = LayerParamsI8::new(input.zero_point(), output.zero_point(), &multipliers, Some(&bq))
             .with_range(range);
         let yq = check_conv2d_i8(&g, &xq, &wq, &p);
         let mag = common::conv_magnitude(&g, &xr, &wr, Some(&br));

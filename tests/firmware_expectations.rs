@@ -11,9 +11,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use tinyconv::models::lenet5::{
-    self, CLASSES, Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Weights, SIDE,
+    self, CLASSES, Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Plan, Lenet5Weights, PackedF32,
+    PackedI8, SIDE,
 };
-use tinyconv::{Algorithm, Direct, Im2col, Reference};
+use tinyconv::models::{Auto, Direct, Im2col, Reference};
 
 /// Images embedded in the firmware: the first `IMAGES` of the shipped test subset.
 const IMAGES: usize = 64;
@@ -28,12 +29,14 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn i8_logits<A: Algorithm>(w: &Lenet5I8Weights, img: &[u8; SIDE * SIDE]) -> [i8; CLASSES] {
-    Lenet5I8::<A>::new(w).logits_u8(img)
+fn i8_logits<P: Lenet5Plan>(w: &Lenet5I8Weights, img: &[u8; SIDE * SIDE]) -> [i8; CLASSES] {
+    let packed = Box::new(PackedI8::<P>::pack(w).unwrap());
+    Lenet5I8::new(&*packed).logits_u8(img).expect("int8 logits")
 }
 
-fn f32_logits<A: Algorithm>(w: &Lenet5Weights, img: &[u8; SIDE * SIDE]) -> [f32; CLASSES] {
-    Lenet5F32::<A>::new(w)
+fn f32_logits<P: Lenet5Plan>(w: &Lenet5Weights, img: &[u8; SIDE * SIDE]) -> [f32; CLASSES] {
+    let packed = Box::new(PackedF32::<P>::pack(w).unwrap());
+    Lenet5F32::new(&*packed)
         .logits(&lenet5::image_from_u8(img))
         .expect("finite image")
 }
@@ -59,6 +62,7 @@ fn i8_table(w: &Lenet5I8Weights, images: &[[u8; SIDE * SIDE]]) -> Vec<[i8; CLASS
                 r,
                 "image {i}: direct int8 logits"
             );
+            assert_eq!(i8_logits::<Auto>(w, img), r, "image {i}: auto int8 logits");
             r
         })
         .collect()
@@ -83,6 +87,7 @@ fn f32_table(w: &Lenet5Weights, images: &[[u8; SIDE * SIDE]]) -> Vec<[f32; CLASS
                 p,
                 "image {i}: direct"
             );
+            assert_eq!(argmax(&f32_logits::<Auto>(w, img)), p, "image {i}: auto");
             let mut sorted = r;
             sorted.sort_by(|a, b| b.total_cmp(a));
             assert!(

@@ -9,22 +9,28 @@
 //!   when the package is absent, unless `TINYCONV_REQUIRE_DATASET=1` (CI sets it).
 
 use tinyconv::models::lenet5::{
-    self, Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Weights, image_from_u8,
+    self, Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Plan, Lenet5Weights, PackedF32, PackedI8,
+    image_from_u8,
 };
-use tinyconv::{Algorithm, Direct, Im2col, Reference};
+use tinyconv::models::{Auto, Direct, Im2col, Reference};
 use tinyconv_data::Dataset;
 
-fn predict_f32<A: Algorithm>(w: &Lenet5Weights, data: &Dataset) -> Vec<usize> {
-    let mut m = Lenet5F32::<A>::new(w);
+fn predict_f32<P: Lenet5Plan>(w: &Lenet5Weights, data: &Dataset) -> Vec<usize> {
+    let packed = Box::new(PackedF32::<P>::pack(w).unwrap());
+    let mut m = Box::new(Lenet5F32::new(&*packed));
     data.images
         .iter()
         .map(|px| m.predict(&image_from_u8(px)).unwrap())
         .collect()
 }
 
-fn predict_i8<A: Algorithm>(w: &Lenet5I8Weights, data: &Dataset) -> Vec<usize> {
-    let mut m = Lenet5I8::<A>::new(w);
-    data.images.iter().map(|px| m.predict_u8(px)).collect()
+fn predict_i8<P: Lenet5Plan>(w: &Lenet5I8Weights, data: &Dataset) -> Vec<usize> {
+    let packed = Box::new(PackedI8::<P>::pack(w).unwrap());
+    let mut m = Box::new(Lenet5I8::new(&*packed));
+    data.images
+        .iter()
+        .map(|px| m.predict_u8(px).unwrap())
+        .collect()
 }
 
 fn correct(pred: &[usize], data: &Dataset) -> usize {
@@ -39,8 +45,8 @@ fn agreement(a: &[usize], b: &[usize]) -> f64 {
 }
 
 struct Results {
-    f32: [Vec<usize>; 3],
-    i8: [Vec<usize>; 3],
+    f32: [Vec<usize>; 4],
+    i8: [Vec<usize>; 4],
 }
 
 fn run(w: &Lenet5Weights, q: &Lenet5I8Weights, data: &Dataset) -> Results {
@@ -49,11 +55,13 @@ fn run(w: &Lenet5Weights, q: &Lenet5I8Weights, data: &Dataset) -> Results {
             predict_f32::<Reference>(w, data),
             predict_f32::<Im2col>(w, data),
             predict_f32::<Direct>(w, data),
+            predict_f32::<Auto>(w, data),
         ],
         i8: [
             predict_i8::<Reference>(q, data),
             predict_i8::<Im2col>(q, data),
             predict_i8::<Direct>(q, data),
+            predict_i8::<Auto>(q, data),
         ],
     }
 }

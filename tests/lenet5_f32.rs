@@ -8,11 +8,12 @@ use common::pseudo_random;
 use tinyconv::conv::reference as conv_ref;
 use tinyconv::dense::reference as dense_ref;
 use tinyconv::models::blob::{self, Precision};
-use tinyconv::models::lenet5::{self, CONV1, CONV2, Image, Lenet5F32, Lenet5Weights, Variant};
-use tinyconv::pool::reference as pool_ref;
-use tinyconv::{
-    Activation, Algorithm, AvgPoolDivisor, Direct, Error, Im2col, Pool2dGeometry, Reference,
+use tinyconv::models::lenet5::{
+    self, CONV1, CONV2, Image, Lenet5F32, Lenet5Plan, Lenet5Weights, PackedF32, Variant,
 };
+use tinyconv::models::{Auto, Direct, Im2col, Reference};
+use tinyconv::pool::reference as pool_ref;
+use tinyconv::{Activation, AvgPoolDivisor, Conv2dF32Kernel, Error, Pool2dGeometry};
 
 fn random_weights(variant: Variant, seed: u64) -> Box<Lenet5Weights> {
     let mut w = Box::new(lenet5::MODERN_F32.clone());
@@ -69,18 +70,18 @@ fn unfused(w: &Lenet5Weights, img: &Image) -> Vec<f32> {
             Variant::Classic => {
                 pool_ref::avg_pool2d_f32(&g, AvgPoolDivisor::IncludePadding, x, &mut y).unwrap()
             }
-            Variant::Modern => pool_ref::max_pool2d(&g, x, &mut y).unwrap(),
+            Variant::Modern => pool_ref::max_pool2d_f32(&g, x, &mut y).unwrap(),
         }
         y
     };
     let mut c1 = vec![0.0; 28 * 28 * 6];
     let x = img.as_flattened().as_flattened();
     let w1 = w.conv1_w.as_flattened().as_flattened().as_flattened();
-    conv_ref::conv2d_f32(&CONV1, x, w1, Some(&w.conv1_b), act, &mut c1).unwrap();
+    conv_ref::conv2d_f32(&CONV1, x, w1, Some(&w.conv1_b), act, &mut [], &mut c1).unwrap();
     let p1 = pool(&c1, 28, 6);
     let mut c2 = vec![0.0; 10 * 10 * 16];
     let w2 = w.conv2_w.as_flattened().as_flattened().as_flattened();
-    conv_ref::conv2d_f32(&CONV2, &p1, w2, Some(&w.conv2_b), act, &mut c2).unwrap();
+    conv_ref::conv2d_f32(&CONV2, &p1, w2, Some(&w.conv2_b), act, &mut [], &mut c2).unwrap();
     let p2 = pool(&c2, 10, 16);
     let mut f1 = vec![0.0; 120];
     dense_ref::dense_f32(&p2, w.fc1_w.as_flattened(), Some(&w.fc1_b), act, &mut f1).unwrap();
@@ -98,8 +99,9 @@ fn unfused(w: &Lenet5Weights, img: &Image) -> Vec<f32> {
     out
 }
 
-fn check_fusion<A: Algorithm>(w: &Lenet5Weights) {
-    let mut model = Lenet5F32::<A>::new(w);
+fn check_fusion<P: Lenet5Plan>(w: &Lenet5Weights) {
+    let packed = Box::new(PackedF32::<P>::pack(w).unwrap());
+    let mut model = Box::new(Lenet5F32::new(&*packed));
     for seed in 0..4 {
         let img = random_image(100 + seed);
         let want = unfused(w, &img);
@@ -109,7 +111,7 @@ fn check_fusion<A: Algorithm>(w: &Lenet5Weights) {
             assert!(
                 (g - e).abs() <= 1e-4 * (1.0 + e.abs()),
                 "{}: {got:?} vs {want:?}",
-                A::NAME
+                P::NAME
             );
         }
     }
@@ -121,15 +123,16 @@ fn fused_model_equals_unfused_network() {
         let w = random_weights(variant, 7);
         check_fusion::<Reference>(&w);
         check_fusion::<Im2col>(&w);
-        check_fusion::<Im2col<300>>(&w);
         check_fusion::<Direct>(&w);
+        check_fusion::<Auto>(&w);
     }
 }
 
 #[test]
 fn nan_input_is_an_error() {
     let w = random_weights(Variant::Modern, 1);
-    let mut model = Lenet5F32::<Direct>::new(&w);
+    let packed = Box::new(PackedF32::<Direct>::pack(&w).unwrap());
+    let mut model = Lenet5F32::new(&*packed);
     let mut img = random_image(1);
     img[3][4][0] = f32::NAN;
     assert_eq!(model.predict(&img), Err(Error::NonFinite));
@@ -142,7 +145,11 @@ fn ram_and_weight_bytes() {
     // Buffers: 2×28×6 + 14×14×6 + 2×10×16 + 5×5×16 + 120 + 84 floats.
     let buffers = (2 * 28 * 6 + 14 * 14 * 6 + 2 * 10 * 16 + 5 * 5 * 16 + 120 + 84) * 4;
     assert_eq!(Lenet5F32::<Direct>::RAM_BYTES, buffers);
-    assert_eq!(Lenet5F32::<Im2col<1024>>::RAM_BYTES, buffers + 4096);
+    // im2col: a tile of at most 4,096 floats, no larger than a band of two output rows
+    // (conv1: 2·28 pixels of 25 taps; conv2: 2·10 pixels of 150).
+    let scratch = lenet5::scratch_f32(Conv2dF32Kernel::Im2col, Conv2dF32Kernel::Im2col);
+    assert_eq!(scratch, (2 * 28 * 25).max(2 * 10 * 150));
+    assert_eq!(Lenet5F32::<Im2col>::RAM_BYTES, buffers + 4 * scratch);
     assert_eq!(Lenet5F32::<Reference>::WEIGHT_BYTES, 61_706 * 4);
 }
 

@@ -8,15 +8,16 @@ use common::pseudo_random;
 use tinyconv::conv::reference as conv_ref;
 use tinyconv::dense::reference as dense_ref;
 use tinyconv::models::lenet5::{
-    self, CONV1, CONV2, Lenet5I8, Lenet5I8Weights, QuantLayer, Variant,
+    self, CONV1, CONV2, Lenet5I8, Lenet5I8Weights, Lenet5Plan, PackedI8, RawLayer, Variant,
 };
+use tinyconv::models::{Auto, Direct, Im2col, Reference};
 use tinyconv::pool::reference as pool_ref;
 use tinyconv::quant::{
     ActivationRange, QuantParams, SIGMOID_OUTPUT_PARAMS, apply_table_in_place, sigmoid_table,
 };
-use tinyconv::{Algorithm, Direct, Error, Im2col, Pool2dGeometry, Reference};
+use tinyconv::{Error, Pool2dGeometry};
 
-fn rand_layer<const N: usize, const C: usize>(l: &mut QuantLayer<N, C>, seed: u64) {
+fn rand_layer<const N: usize, const C: usize>(l: &mut RawLayer<N, C>, seed: u64) {
     let r = pseudo_random(N + 3 * C + 2, seed);
     for (w, x) in l.weights.iter_mut().zip(&r) {
         *w = (x * 127.0).round() as i8;
@@ -32,10 +33,10 @@ fn rand_layer<const N: usize, const C: usize>(l: &mut QuantLayer<N, C>, seed: u6
     l.output = QuantParams::new(scale, zp).unwrap();
 }
 
-/// Random quantized weights, made consistent (multipliers, ranges) by an encode/decode round
+/// Random quantized weights, checked by `Lenet5I8Weights::new` and by an encode/decode round
 /// trip, which is itself checked.
 fn random_weights(variant: Variant, seed: u64) -> Box<Lenet5I8Weights> {
-    let mut w = Box::new(lenet5::MODERN_I8.clone());
+    let mut w = Box::new(lenet5::MODERN_I8.raw());
     w.variant = variant;
     w.input = QuantParams::new(1.0 / 255.0, -128).unwrap();
     rand_layer(&mut w.conv1, seed);
@@ -49,15 +50,17 @@ fn random_weights(variant: Variant, seed: u64) -> Box<Lenet5I8Weights> {
         sigmoid_table(w.fc1.output, SIGMOID_OUTPUT_PARAMS),
         sigmoid_table(w.fc2.output, SIGMOID_OUTPUT_PARAMS),
     ];
+    let checked = Box::new(Lenet5I8Weights::new(&w).unwrap());
     let mut buf = vec![0u8; Lenet5I8Weights::encoded_len(variant)];
-    let n = w.encode_into(&mut buf).unwrap();
+    let n = checked.encode_into(&mut buf).unwrap();
     assert_eq!(n, buf.len());
     let back = Box::new(Lenet5I8Weights::decode(&buf).unwrap());
-    assert_eq!(back.conv2.weights, w.conv2.weights);
-    assert_eq!(back.fc1.bias, w.fc1.bias);
+    assert_eq!(back.conv2().weights(), &w.conv2.weights);
+    assert_eq!(back.fc1().bias(), &w.fc1.bias);
     if variant == Variant::Classic {
-        assert_eq!(back.sigmoid, w.sigmoid);
+        assert_eq!(back.sigmoid(), &w.sigmoid);
     }
+    assert_eq!(back, checked);
     back
 }
 
@@ -68,7 +71,7 @@ fn random_image(seed: u64) -> [u8; 784] {
 
 /// The int8 network without fusion, reference kernels, whole maps.
 fn unfused(w: &Lenet5I8Weights, img: &[u8; 784]) -> [i8; 10] {
-    let classic = w.variant == Variant::Classic;
+    let classic = w.variant() == Variant::Classic;
     let x: Vec<i8> = img.iter().map(|&p| (p as i16 - 128) as i8).collect();
     let pool = |x: &[i8], h: usize, c: usize| {
         let g = Pool2dGeometry::new([h, h, c], [2, 2]);
@@ -82,41 +85,49 @@ fn unfused(w: &Lenet5I8Weights, img: &[u8; 784]) -> [i8; 10] {
     };
     let table = |t: usize, xs: &mut [i8]| {
         if classic {
-            apply_table_in_place(&w.sigmoid[t], xs);
+            apply_table_in_place(&w.sigmoid()[t], xs);
         }
     };
     let mut c1 = vec![0; 28 * 28 * 6];
-    conv_ref::conv2d_i8(&CONV1, &x, &w.conv1.weights, &w.conv1.params(-128), &mut c1).unwrap();
+    let (l1, l2) = (w.conv1(), w.conv2());
+    conv_ref::conv2d_i8(&CONV1, &x, l1.weights(), &l1.params(-128), &mut [], &mut c1).unwrap();
     table(0, &mut c1);
     let p1 = pool(&c1, 28, 6);
     let mut c2 = vec![0; 10 * 10 * 16];
-    let zp1 = w.hidden(w.conv1.output).zero_point();
-    conv_ref::conv2d_i8(&CONV2, &p1, &w.conv2.weights, &w.conv2.params(zp1), &mut c2).unwrap();
+    let zp1 = w.hidden(l1.output()).zero_point();
+    conv_ref::conv2d_i8(&CONV2, &p1, l2.weights(), &l2.params(zp1), &mut [], &mut c2).unwrap();
     table(1, &mut c2);
     let p2 = pool(&c2, 10, 16);
     let mut f1 = vec![0; 120];
-    let zp2 = w.hidden(w.conv2.output).zero_point();
-    dense_ref::dense_i8(&p2, &w.fc1.weights, &w.fc1.params(zp2), &mut f1).unwrap();
+    let zp2 = w.hidden(l2.output()).zero_point();
+    dense_ref::dense_i8(&p2, w.fc1().weights(), &w.fc1().params(zp2), &mut f1).unwrap();
     table(2, &mut f1);
     let mut f2 = vec![0; 84];
-    let zp3 = w.hidden(w.fc1.output).zero_point();
-    dense_ref::dense_i8(&f1, &w.fc2.weights, &w.fc2.params(zp3), &mut f2).unwrap();
+    let zp3 = w.hidden(w.fc1().output()).zero_point();
+    dense_ref::dense_i8(&f1, w.fc2().weights(), &w.fc2().params(zp3), &mut f2).unwrap();
     table(3, &mut f2);
     let mut out = [0; 10];
-    let zp4 = w.hidden(w.fc2.output).zero_point();
-    dense_ref::dense_i8(&f2, &w.fc3.weights, &w.fc3.params(zp4), &mut out).unwrap();
+    let zp4 = w.hidden(w.fc2().output()).zero_point();
+    dense_ref::dense_i8(&f2, w.fc3().weights(), &w.fc3().params(zp4), &mut out).unwrap();
     out
 }
 
-fn check<A: Algorithm>(w: &Lenet5I8Weights) {
-    let mut model = Lenet5I8::<A>::new(w);
+fn check<P: Lenet5Plan>(w: &Lenet5I8Weights) {
+    let packed = Box::new(PackedI8::<P>::pack(w).unwrap());
+    let mut model = Box::new(Lenet5I8::new(&*packed));
     for seed in 0..6 {
         let img = random_image(200 + seed);
         let want = unfused(w, &img);
-        assert_eq!(model.logits_u8(&img), want, "{} {:?}", A::NAME, w.variant);
+        assert_eq!(
+            model.logits_u8(&img).unwrap(),
+            want,
+            "{} {:?}",
+            P::NAME,
+            w.variant()
+        );
         // The f32 entry point quantizes p/255 back to exactly p − 128.
         let f = lenet5::image_from_u8(&img);
-        assert_eq!(model.logits(&f).unwrap(), want, "{} f32 input", A::NAME);
+        assert_eq!(model.logits(&f).unwrap(), want, "{} f32 input", P::NAME);
     }
 }
 
@@ -127,8 +138,8 @@ fn fused_int8_model_is_bit_exact_with_unfused_reference_network() {
             let w = random_weights(variant, seed);
             check::<Reference>(&w);
             check::<Im2col>(&w);
-            check::<Im2col<2905>>(&w);
             check::<Direct>(&w);
+            check::<Auto>(&w);
         }
     }
 }
@@ -136,7 +147,8 @@ fn fused_int8_model_is_bit_exact_with_unfused_reference_network() {
 #[test]
 fn nan_input_is_an_error() {
     let w = random_weights(Variant::Modern, 3);
-    let mut model = Lenet5I8::<Direct>::new(&w);
+    let packed = Box::new(PackedI8::<Direct>::pack(&w).unwrap());
+    let mut model = Lenet5I8::new(&*packed);
     let mut img = lenet5::image_from_u8(&random_image(1));
     img[0][0][0] = f32::NAN;
     assert_eq!(model.predict(&img), Err(Error::NonFinite));
@@ -147,10 +159,17 @@ fn ram_bytes_fit_a_cortex_m0_budget() {
     // Band input 6×28, conv1 band 2×28×6, a 6-row window of pool1 (6×14×6), conv2 band
     // 2×10×16, pool2 400, 120, 84.
     let buffers = 6 * 28 + 2 * 28 * 6 + 6 * 14 * 6 + 2 * 10 * 16 + 400 + 120 + 84;
+    assert_eq!(Lenet5I8::<Direct>::ACTIVATION_BYTES, buffers);
     assert_eq!(Lenet5I8::<Direct>::RAM_BYTES, buffers);
     const { assert!(Lenet5I8::<Direct>::RAM_BYTES < 2 * 1024) };
-    assert_eq!(Lenet5I8::<Direct>::IM2COL_SCRATCH, 2905); // conv2: 5 · (14·6 + 1 + 16) + 16 · 5 · 30
-    assert_eq!(Lenet5I8::<Im2col<2905>>::RAM_BYTES, buffers + 2 * 2905);
+    // im2col's scratch: the larger band need of conv1 and conv2, in i16s.
+    let scratch = lenet5::scratch_i8(
+        tinyconv::Conv2dI8Kernel::Im2col,
+        tinyconv::Conv2dI8Kernel::Im2col,
+    );
+    assert!(scratch > 0);
+    assert_eq!(Lenet5I8::<Im2col>::SCRATCH_BYTES, 2 * scratch);
+    assert_eq!(Lenet5I8::<Im2col>::RAM_BYTES, buffers + 2 * scratch);
 }
 
 #[test]

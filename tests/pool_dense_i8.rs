@@ -18,8 +18,8 @@ use tinyconv::quant::{
     quantize_multiplier, requant_multiplier,
 };
 use tinyconv::{
-    Activation, Algorithm, Conv2dGeometry, DenseI8, Direct, Error, Im2col, Padding, Pool2d,
-    Pool2dGeometry, Reference,
+    Activation, Conv2dGeometry, DenseI8, DenseI8Kernel, Error, Padding, Pool2d, Pool2dGeometry,
+    Pool2dKernel,
 };
 
 proptest! {
@@ -190,14 +190,14 @@ fn dense_per_tensor_equals_repeated_per_channel_and_bound_is_enforced() {
     let b = random_i32(n_out, 3, 500);
     let one = [m];
     let many = vec![m; n_out];
-    let a = check_dense_i8(&x, &w, &LayerParamsI8::new(4, -4, &one).with_bias(&b));
-    let c = check_dense_i8(&x, &w, &LayerParamsI8::new(4, -4, &many).with_bias(&b));
+    let a = check_dense_i8(&x, &w, &LayerParamsI8::new(4, -4, &one, Some(&b)));
+    let c = check_dense_i8(&x, &w, &LayerParamsI8::new(4, -4, &many, Some(&b)));
     assert_same("dense per-tensor", &a, &c);
 
     let n_in = 65_794; // one more than the bound allows
     let x = vec![0i8; n_in];
     let mut y = [7i8; 1];
-    let p = LayerParamsI8::new(0, 0, &one);
+    let p = LayerParamsI8::new(0, 0, &one, None);
     let e = Err(Error::AccumulatorOverflow);
     assert_eq!(dense_ref::dense_i8(&x, &x, &p, &mut y), e);
     assert_eq!(dense_simd::dense_i8(&x, &x, &p, &mut y), e);
@@ -215,12 +215,14 @@ static DW: [[i8; 5]; 3] = [
 static DB: [i32; 3] = [-7, 1000, 0];
 static DM: [QuantizedMultiplier; 3] = [QuantizedMultiplier::ONE; 3];
 
-fn dense_typed<A: Algorithm>(x: &[i8; 5]) -> [i8; 3] {
-    let layer = DenseI8::new(&DW, &DB, &DM, 1, -1)
+fn dense_typed(kernel: DenseI8Kernel, x: &[i8; 5]) -> [i8; 3] {
+    let packed = DenseI8::pack(kernel, &DW).unwrap();
+    assert_eq!(packed.kernel(), kernel);
+    let layer = DenseI8::new(&packed, &DB, &DM, 1, -1)
         .unwrap()
         .with_range(ActivationRange::new(-50, 60).unwrap());
     let mut y = [0x55; 3];
-    layer.forward::<A>(x, &mut y);
+    layer.forward(x, &mut y).unwrap();
     y
 }
 
@@ -230,12 +232,8 @@ fn typed_dense_by_hand() {
     let x = [2, 1, 0, 3, -1];
     // Row 0: −7 + 1 − 3 − 8 − 10 = −27, −1 → −28. Row 1: 1000 + 127·0 = 1000 → 60 (clamp).
     // Row 2: −127 − 18 = −145 → −50 (clamp).
-    for y in [
-        dense_typed::<Reference>(&x),
-        dense_typed::<Direct>(&x),
-        dense_typed::<Im2col>(&x),
-    ] {
-        assert_eq!(y, [-28, 60, -50]);
+    for kernel in DenseI8Kernel::ALL {
+        assert_eq!(dense_typed(kernel, &x), [-28, 60, -50], "{}", kernel.name());
     }
 }
 
@@ -253,10 +251,12 @@ fn typed_pooling_equals_runtime() {
     let [max, avg] = check_pool2d_i8(&g, range, &flat);
     type P = Pool2d<2, 3, 2, 2, 0, 1, 1, 0>;
     let mut y = [[[0i8; 19]; 3]; 3];
-    P::max_i8::<Direct, 6, 7, 19, 3, 3>(range, &x, &mut y);
-    assert_same("typed max", y.as_flattened().as_flattened(), &max);
-    P::avg_i8::<Reference, 6, 7, 19, 3, 3>(range, &x, &mut y);
-    assert_same("typed avg", y.as_flattened().as_flattened(), &avg);
+    for kernel in Pool2dKernel::ALL {
+        P::max_i8(kernel, range, &x, &mut y).unwrap();
+        assert_same("typed max", y.as_flattened().as_flattened(), &max);
+        P::avg_i8(kernel, range, &x, &mut y).unwrap();
+        assert_same("typed avg", y.as_flattened().as_flattened(), &avg);
+    }
 }
 
 // ---- activations ----------------------------------------------------------------------------
@@ -276,12 +276,12 @@ fn separate_clamp_equals_fused_activation() {
         ActivationRange::relu6(out),
         ActivationRange::relu_n1_to_1(out),
     ] {
-        let p = LayerParamsI8::new(2, out.zero_point(), &m);
+        let p = LayerParamsI8::new(2, out.zero_point(), &m, None);
         let mut plain = vec![0i8; d.output_len];
-        conv_ref::conv2d_i8(&g, &x, &w, &p, &mut plain).unwrap();
+        conv_ref::conv2d_i8(&g, &x, &w, &p, &mut [], &mut plain).unwrap();
         clamp_i8(range, &mut plain);
         let mut fused = vec![0i8; d.output_len];
-        conv_ref::conv2d_i8(&g, &x, &w, &p.with_range(range), &mut fused).unwrap();
+        conv_ref::conv2d_i8(&g, &x, &w, &p.with_range(range), &mut [], &mut fused).unwrap();
         assert_same("clamp", &plain, &fused);
     }
 }
@@ -315,8 +315,7 @@ proptest! {
             .map(|&s| requant_multiplier(input.scale(), s, output.scale()).unwrap())
             .collect();
         let range = if relu { ActivationRange::relu(output) } else { ActivationRange::none() };
-        let p = LayerParamsI8::new(input.zero_point(), output.zero_point(), &m)
-            .with_bias(&bq)
+        let p = LayerParamsI8::new(input.zero_point(), output.zero_point(), &m, Some(&bq))
             .with_range(range);
         let yq = check_dense_i8(&xq, &wq, &p);
         let act = if relu { Activation::Relu } else { Activation::Identity };

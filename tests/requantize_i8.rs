@@ -76,7 +76,7 @@ fn every_shift_through_the_convolutions() {
     let w = vec![1i8; shifts.len()];
     for rounding in [Rounding::Double, Rounding::Single] {
         // Pixels: 3 − 0 = 3 and −3 − 0 = −3; output zero point −4.
-        let p = LayerParamsI8::new(0, -4, &m).with_rounding(rounding);
+        let p = LayerParamsI8::new(0, -4, &m, None).with_rounding(rounding);
         let y = check_conv2d_i8(&g, &[3, -3], &w, &p);
         for (px, x) in [3, -3].into_iter().enumerate() {
             for (o, &s) in shifts.iter().enumerate() {

@@ -29,21 +29,12 @@ use core::hint::black_box;
 
 use sys::println;
 #[allow(unused_imports)]
-use tinyconv::models::lenet5::{self, CLASSES, Lenet5F32, Lenet5I8, SIDE};
+use tinyconv::models::lenet5::{self, CLASSES, Lenet5F32, Lenet5I8, Lenet5Plan, SIDE};
 #[allow(unused_imports)]
-use tinyconv::{Algorithm, Direct, Im2col, Reference};
+use tinyconv::models::{Auto, Direct, Im2col, Reference};
 
 /// Whether f32 configurations are built on this board: only where the core has an FPU.
 const F32_BUILT: bool = cfg!(all(feature = "f32", board = "mps2-an386"));
-
-/// im2col's scratch in elements (`i16` for int8, `f32` for f32 layers). The crate's default
-/// (4096) is fine with 4 MiB of RAM; on 16 KiB boards the smallest that runs the int8 model.
-#[cfg(board = "mps2-an386")]
-const IM2COL_SCRATCH: usize = 4096;
-#[cfg(not(board = "mps2-an386"))]
-const IM2COL_SCRATCH: usize = Lenet5I8::<'static, Reference>::IM2COL_SCRATCH;
-#[allow(dead_code)]
-type Im2colFw = Im2col<IM2COL_SCRATCH>;
 
 /// Largest difference allowed between a device f32 logit and the host's reference one,
 /// relative to `1 + max |host logit|` (summation order and fused multiply-add differ).
@@ -133,21 +124,31 @@ fn call_not_inlined<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// One int8 inference of image `i` by the `modern` (`MODERN`) or `classic` model with `A`.
+/// One int8 inference of image `i` by the `modern` (`MODERN`) or `classic` model on plan `P`.
 #[inline(never)]
 #[allow(dead_code)]
-fn run_i8<A: Algorithm, const MODERN: bool>(i: usize) -> Outcome {
+fn run_i8<P: Lenet5Plan, const MODERN: bool>(i: usize) -> Outcome {
     let (weights, expected) = if MODERN {
-        (&lenet5::MODERN_I8, &expected::MODERN_I8_LOGITS[i])
+        (lenet5::modern_i8::<P>(), &expected::MODERN_I8_LOGITS[i])
     } else {
-        (&lenet5::CLASSIC_I8, &expected::CLASSIC_I8_LOGITS[i])
+        (lenet5::classic_i8::<P>(), &expected::CLASSIC_I8_LOGITS[i])
     };
     let image = black_box(&IMAGES[i]);
     let floor = sys::paint_stack();
-    // The model (its activation buffers) lives in this frame: it is counted in the stack.
-    let mut model = Lenet5I8::<A>::new(weights);
+    // The model (its activation buffers and scratch) lives in this frame: it is counted in
+    // the stack.
+    let mut model = Lenet5I8::new(weights);
     let (logits, instructions) = measure(|| model.logits_u8(image));
     let low_water = sys::stack_low_water(floor);
+    let Ok(logits) = logits else {
+        return Outcome {
+            class: CLASSES,
+            matches: false,
+            deviation: f32::INFINITY,
+            instructions,
+            low_water,
+        };
+    };
     Outcome {
         class: tinyconv::argmax_i8(&logits).unwrap_or(CLASSES),
         matches: logits == *expected,
@@ -157,18 +158,18 @@ fn run_i8<A: Algorithm, const MODERN: bool>(i: usize) -> Outcome {
     }
 }
 
-/// One f32 inference of image `i` by the `modern` (`MODERN`) or `classic` model with `A`.
+/// One f32 inference of image `i` by the `modern` (`MODERN`) or `classic` model on plan `P`.
 #[inline(never)]
 #[allow(dead_code)]
-fn run_f32<A: Algorithm, const MODERN: bool>(i: usize) -> Outcome {
+fn run_f32<P: Lenet5Plan, const MODERN: bool>(i: usize) -> Outcome {
     let (weights, expected) = if MODERN {
-        (&lenet5::MODERN_F32, &expected::MODERN_F32_LOGITS[i])
+        (lenet5::modern_f32::<P>(), &expected::MODERN_F32_LOGITS[i])
     } else {
-        (&lenet5::CLASSIC_F32, &expected::CLASSIC_F32_LOGITS[i])
+        (lenet5::classic_f32::<P>(), &expected::CLASSIC_F32_LOGITS[i])
     };
     let floor = sys::paint_stack();
     let image = lenet5::image_from_u8(black_box(&IMAGES[i]));
-    let mut model = Lenet5F32::<A>::new(weights);
+    let mut model = Lenet5F32::new(weights);
     let (logits, instructions) = measure(|| model.logits(&image));
     let low_water = sys::stack_low_water(floor);
     let Ok(logits) = logits else {
@@ -200,7 +201,7 @@ macro_rules! config {
         Config {
             model: $model,
             precision: $precision,
-            algorithm: <$alg as Algorithm>::NAME,
+            algorithm: <$alg as Lenet5Plan>::NAME,
             ram_bytes: config!(@ram $run, $alg),
             weight_bytes: config!(@weights $run, $alg),
             run: $run::<$alg, $modern>,
@@ -214,10 +215,28 @@ macro_rules! config {
 
 /// Every configuration the features enable, in table order.
 const CONFIGS: &[Config] = &[
+    #[cfg(all(feature = "modern", feature = "i8", feature = "auto"))]
+    config!(run_i8, "modern", true, "i8", Auto),
+    #[cfg(all(feature = "classic", feature = "i8", feature = "auto"))]
+    config!(run_i8, "classic", false, "i8", Auto),
+    #[cfg(all(
+        feature = "modern",
+        feature = "f32",
+        feature = "auto",
+        board = "mps2-an386"
+    ))]
+    config!(run_f32, "modern", true, "f32", Auto),
+    #[cfg(all(
+        feature = "classic",
+        feature = "f32",
+        feature = "auto",
+        board = "mps2-an386"
+    ))]
+    config!(run_f32, "classic", false, "f32", Auto),
     #[cfg(all(feature = "modern", feature = "i8", feature = "reference"))]
     config!(run_i8, "modern", true, "i8", Reference),
     #[cfg(all(feature = "modern", feature = "i8", feature = "im2col"))]
-    config!(run_i8, "modern", true, "i8", Im2colFw),
+    config!(run_i8, "modern", true, "i8", Im2col),
     #[cfg(all(
         feature = "modern",
         feature = "i8",
@@ -228,7 +247,7 @@ const CONFIGS: &[Config] = &[
     #[cfg(all(feature = "classic", feature = "i8", feature = "reference"))]
     config!(run_i8, "classic", false, "i8", Reference),
     #[cfg(all(feature = "classic", feature = "i8", feature = "im2col"))]
-    config!(run_i8, "classic", false, "i8", Im2colFw),
+    config!(run_i8, "classic", false, "i8", Im2col),
     #[cfg(all(
         feature = "classic",
         feature = "i8",
@@ -249,7 +268,7 @@ const CONFIGS: &[Config] = &[
         feature = "im2col",
         board = "mps2-an386"
     ))]
-    config!(run_f32, "modern", true, "f32", Im2colFw),
+    config!(run_f32, "modern", true, "f32", Im2col),
     #[cfg(all(
         feature = "modern",
         feature = "f32",
@@ -270,7 +289,7 @@ const CONFIGS: &[Config] = &[
         feature = "im2col",
         board = "mps2-an386"
     ))]
-    config!(run_f32, "classic", false, "f32", Im2colFw),
+    config!(run_f32, "classic", false, "f32", Im2col),
     #[cfg(all(
         feature = "classic",
         feature = "f32",

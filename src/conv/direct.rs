@@ -30,6 +30,37 @@ use crate::error::Error;
 use crate::gemm::{Epilogue, bcast_step, dot_block_f32, load8, store_bcast, store_block};
 use crate::geometry::{Conv2dDims, Conv2dGeometry};
 
+/// Direct reads filters in the canonical `[c_out][kh][kw][c_in]` layout (each kernel row's taps
+/// are one contiguous run): packing is a checked copy.
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+pub const fn pack_weights_f32(
+    g: &Conv2dGeometry,
+    canonical: &[f32],
+    packed: &mut [f32],
+) -> Result<(), Error> {
+    crate::conv::reference::pack_weights_f32(g, canonical, packed)
+}
+
+/// The canonical layout, as [`pack_weights_f32`].
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+pub const fn pack_weights_i8(
+    g: &Conv2dGeometry,
+    canonical: &[i8],
+    packed: &mut [i8],
+) -> Result<(), Error> {
+    crate::conv::reference::pack_weights_i8(g, canonical, packed)
+}
+
+/// Direct needs no scratch: 0.
+pub const fn scratch_len_i8(g: &Conv2dGeometry) -> usize {
+    let _ = g;
+    0
+}
+
 /// f32 direct convolution: `out = act(bias + Σ w·x)`, same meaning as
 /// [`reference::conv2d_f32`](crate::conv::reference::conv2d_f32). Needs no scratch.
 ///
@@ -44,8 +75,10 @@ pub fn conv2d_f32(
     weights: &[f32],
     bias: Option<&[f32]>,
     act: Activation,
+    scratch: &mut [f32],
     output: &mut [f32],
 ) -> Result<ConvStats, Error> {
+    let _ = scratch;
     let d = g.check(
         input.len(),
         weights.len(),
@@ -358,7 +391,8 @@ use crate::quant::LayerParamsI8;
 use wide::i32x8;
 
 /// int8 direct convolution, same meaning as
-/// [`reference::conv2d_i8`](crate::conv::reference::conv2d_i8) (bit-exact). Needs no scratch.
+/// [`reference::conv2d_i8`](crate::conv::reference::conv2d_i8) (bit-exact). Needs no scratch
+/// (`scratch` may be empty).
 ///
 /// Same structure as [`conv2d_f32`]: each kernel row's valid taps are one contiguous run of
 /// the `i8` input, widened to `i16` with the input offset added in registers (so padded taps,
@@ -374,8 +408,10 @@ pub fn conv2d_i8(
     input: &[i8],
     weights: &[i8],
     p: &LayerParamsI8<'_>,
+    scratch: &mut [i16],
     output: &mut [i8],
 ) -> Result<ConvStats, Error> {
+    let _ = scratch;
     let d = g.check(
         input.len(),
         weights.len(),

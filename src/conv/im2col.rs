@@ -57,6 +57,32 @@ pub const fn is_pointwise(g: &Conv2dGeometry) -> bool {
         && g.padding.right == 0
 }
 
+/// The f32 GEMM reads filters in the canonical `[c_out][kh][kw][c_in]` layout (one row of the
+/// weight matrix per filter): packing is a checked copy.
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+pub const fn pack_weights_f32(
+    g: &Conv2dGeometry,
+    canonical: &[f32],
+    packed: &mut [f32],
+) -> Result<(), Error> {
+    crate::conv::reference::pack_weights_f32(g, canonical, packed)
+}
+
+/// The canonical layout, as [`pack_weights_f32`] (the 16-filter `i16` panels are built per call
+/// in the scratch).
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+pub const fn pack_weights_i8(
+    g: &Conv2dGeometry,
+    canonical: &[i8],
+    packed: &mut [i8],
+) -> Result<(), Error> {
+    crate::conv::reference::pack_weights_i8(g, canonical, packed)
+}
+
 /// f32 convolution by im2col + GEMM: `out = act(bias + Σ w·x)`, same meaning as
 /// [`reference::conv2d_f32`](crate::conv::reference::conv2d_f32).
 ///

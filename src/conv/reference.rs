@@ -6,9 +6,53 @@ use core::ops::{Add, Mul};
 use num_traits::Zero;
 
 use crate::activation::Activation;
+use crate::conv::{ConvStats, check_pack_len};
 use crate::error::Error;
 use crate::geometry::Conv2dGeometry;
 use crate::quant::LayerParamsI8;
+
+/// The reference reads filters in the canonical `[c_out][kh][kw][c_in]` layout: packing is a
+/// copy (after checking both lengths).
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+pub const fn pack_weights_f32(
+    g: &Conv2dGeometry,
+    canonical: &[f32],
+    packed: &mut [f32],
+) -> Result<(), Error> {
+    match check_pack_len(g, canonical.len(), packed.len()) {
+        Ok(_) => {
+            packed.copy_from_slice(canonical);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The canonical layout, as [`pack_weights_f32`].
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+pub const fn pack_weights_i8(
+    g: &Conv2dGeometry,
+    canonical: &[i8],
+    packed: &mut [i8],
+) -> Result<(), Error> {
+    match check_pack_len(g, canonical.len(), packed.len()) {
+        Ok(_) => {
+            packed.copy_from_slice(canonical);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The reference needs no scratch: 0.
+pub const fn scratch_len_i8(g: &Conv2dGeometry) -> usize {
+    let _ = g;
+    0
+}
 
 /// Convolution over any element type with a caller-chosen accumulator:
 /// `out[y][x][o] = finish(o, fold(init(o), mac, taps))` where `mac(acc, input, weight)` is
@@ -97,7 +141,8 @@ where
     )
 }
 
-/// f32 convolution with a fused activation: `out = act(bias + Σ w·x)`.
+/// f32 convolution with a fused activation: `out = act(bias + Σ w·x)`. `scratch` is unused (it
+/// may be empty); the signature is the one every convolution kernel has.
 ///
 /// # Errors
 /// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
@@ -107,8 +152,10 @@ pub fn conv2d_f32(
     weights: &[f32],
     bias: Option<&[f32]>,
     act: Activation,
+    scratch: &mut [f32],
     output: &mut [f32],
-) -> Result<(), Error> {
+) -> Result<ConvStats, Error> {
+    let _ = scratch;
     g.check(
         input.len(),
         weights.len(),
@@ -123,7 +170,8 @@ pub fn conv2d_f32(
         |o| bias.map_or(0.0, |b| b[o]),
         |acc, x, w| acc + x * w,
         |_, acc| act.apply(acc),
-    )
+    )?;
+    Ok(ConvStats::default())
 }
 
 /// int8 convolution, per-channel quantized, exactly as TFLite's reference
@@ -141,9 +189,9 @@ pub fn conv2d_f32(
 /// use tinyconv::{Conv2dGeometry, conv::reference, quant::{LayerParamsI8, QuantizedMultiplier}};
 /// // 2×2 input, one 1×2 filter [1, −1], input zero point −1, multiplier 1 (exact), output zp 3.
 /// let g = Conv2dGeometry::new([2, 2, 1], 1, [1, 2]);
-/// let p = LayerParamsI8::new(-1, 3, &[QuantizedMultiplier::ONE]).with_bias(&[10]);
+/// let p = LayerParamsI8::new(-1, 3, &[QuantizedMultiplier::ONE], Some(&[10]));
 /// let mut y = [0i8; 2];
-/// reference::conv2d_i8(&g, &[5, 2, -1, 7], &[1, -1], &p, &mut y).unwrap();
+/// reference::conv2d_i8(&g, &[5, 2, -1, 7], &[1, -1], &p, &mut [], &mut y).unwrap();
 /// // row 0: 10 + (5+1) − (2+1) = 13 → 16; row 1: 10 + 0 − 8 = 2 → 5
 /// assert_eq!(y, [16, 5]);
 /// ```
@@ -157,8 +205,10 @@ pub fn conv2d_i8(
     input: &[i8],
     weights: &[i8],
     p: &LayerParamsI8<'_>,
+    scratch: &mut [i16],
     output: &mut [i8],
-) -> Result<(), Error> {
+) -> Result<ConvStats, Error> {
+    let _ = scratch;
     let d = g.check(
         input.len(),
         weights.len(),
@@ -175,5 +225,6 @@ pub fn conv2d_i8(
         |o| p.bias(o),
         |acc, x: i8, w: i8| acc + (i32::from(x) + offset) * i32::from(w),
         |o, acc| p.requantize(o, acc),
-    )
+    )?;
+    Ok(ConvStats::default())
 }

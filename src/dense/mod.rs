@@ -1,39 +1,295 @@
 //! Dense (fully connected) layers: `y = act(W·x + b)` with `W` stored `[out][in]` (PyTorch's
-//! `nn.Linear` layout). [`reference`] is the oracle, [`simd`] runs 4 rows at a time on `f32x8`.
+//! `nn.Linear` layout). [`reference`] is the oracle, [`simd`] runs 4 rows at a time on `f32x8`
+//! (int8: `i16` pairs and `pmaddwd`).
+//!
+//! [`DenseF32Kernel`] and [`DenseI8Kernel`] name the kernels of each precision and pick one per
+//! layer shape ([`DenseI8Kernel::select`]), with the same `const fn` scratch and packing
+//! interface as the convolution kernels (see [`crate::conv`]).
 
 pub mod reference;
 pub mod simd;
 
 use crate::activation::Activation;
-use crate::algorithm::Algorithm;
+use crate::error::{Error, check_len};
 use crate::quant::{
     ActivationRange, LayerParamsI8, QuantizedMultiplier, Rounding, check_accumulator, max_abs_bias,
 };
 
+/// Validates the lengths of a dense call: `weights.len() == output.len() · input.len()`.
+pub(crate) fn check(
+    input: usize,
+    weights: usize,
+    bias: Option<usize>,
+    output: usize,
+) -> Result<(), Error> {
+    if input == 0 || output == 0 {
+        return Err(Error::InvalidGeometry(
+            "dense layer with zero inputs or outputs",
+        ));
+    }
+    let expected = input
+        .checked_mul(output)
+        .ok_or(Error::InvalidGeometry("size overflows usize"))?;
+    check_len("weights", expected, weights)?;
+    if let Some(b) = bias {
+        check_len("bias", output, b)?;
+    }
+    Ok(())
+}
+
+/// Checks the lengths of a packing call for an `inputs → outputs` layer.
+pub(crate) const fn check_pack_len(
+    inputs: usize,
+    outputs: usize,
+    canonical: usize,
+    packed: usize,
+) -> Result<(), Error> {
+    if inputs == 0 || outputs == 0 {
+        return Err(Error::InvalidGeometry(
+            "dense layer with zero inputs or outputs",
+        ));
+    }
+    let Some(n) = inputs.checked_mul(outputs) else {
+        return Err(Error::InvalidGeometry("size overflows usize"));
+    };
+    if canonical != n {
+        return Err(Error::LengthMismatch {
+            what: "weights",
+            expected: n,
+            actual: canonical,
+        });
+    }
+    if packed != n {
+        return Err(Error::LengthMismatch {
+            what: "packed weights",
+            expected: n,
+            actual: packed,
+        });
+    }
+    Ok(())
+}
+
+/// The f32 dense kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DenseF32Kernel {
+    /// [`reference::dense_f32`]: the oracle.
+    Reference,
+    /// [`simd::dense_f32`]: `f32x8`, 4 rows at a time.
+    Simd,
+}
+
+impl DenseF32Kernel {
+    /// Every kernel, the reference first.
+    pub const ALL: [Self; 2] = [Self::Reference, Self::Simd];
+
+    /// `"reference"` or `"simd"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Reference => "reference",
+            Self::Simd => "simd",
+        }
+    }
+
+    /// The kernel this target runs fastest for an `inputs → outputs` layer.
+    pub const fn select(inputs: usize, outputs: usize) -> Self {
+        let _ = (inputs, outputs);
+        Self::Simd
+    }
+
+    /// Elements of `f32` scratch [`run`](Self::run) needs (0 for both kernels).
+    pub const fn scratch_len(self, inputs: usize, outputs: usize) -> usize {
+        let _ = (self, inputs, outputs);
+        0
+    }
+
+    /// Rearranges canonical `[outputs][inputs]` weights into the order this kernel reads them
+    /// (`packed` has the same length; both kernels read the canonical order).
+    ///
+    /// # Errors
+    /// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+    pub const fn pack(
+        self,
+        inputs: usize,
+        outputs: usize,
+        canonical: &[f32],
+        packed: &mut [f32],
+    ) -> Result<(), Error> {
+        let _ = self;
+        match check_pack_len(inputs, outputs, canonical.len(), packed.len()) {
+            Ok(()) => {
+                packed.copy_from_slice(canonical);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `output = act(W·input + b)` over weights packed by [`pack`](Self::pack).
+    ///
+    /// # Errors
+    /// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+    #[inline(always)]
+    pub fn run(
+        self,
+        input: &[f32],
+        packed: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+        scratch: &mut [f32],
+        output: &mut [f32],
+    ) -> Result<(), Error> {
+        let _ = scratch;
+        match self {
+            Self::Reference => reference::dense_f32(input, packed, bias, act, output),
+            Self::Simd => simd::dense_f32(input, packed, bias, act, output),
+        }
+    }
+}
+
+/// The int8 dense kernels (TFLite's `FullyConnected`, bit-exact with each other).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DenseI8Kernel {
+    /// [`reference::dense_i8`]: the oracle.
+    Reference,
+    /// [`simd::dense_i8`]: `i16` pairs, 4 rows at a time.
+    Simd,
+}
+
+impl DenseI8Kernel {
+    /// Every kernel, the reference first.
+    pub const ALL: [Self; 2] = [Self::Reference, Self::Simd];
+
+    /// `"reference"` or `"simd"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Reference => "reference",
+            Self::Simd => "simd",
+        }
+    }
+
+    /// The kernel this target runs fastest for an `inputs → outputs` layer (on the desktop the
+    /// SIMD kernel only pays from a few hundred inputs on: `cargo bench --bench conv -- dense`).
+    pub const fn select(inputs: usize, outputs: usize) -> Self {
+        let _ = outputs;
+        if crate::gemm::i16::VECTOR && inputs < 256 {
+            Self::Reference
+        } else {
+            Self::Simd
+        }
+    }
+
+    /// Elements of `i16` scratch [`run`](Self::run) needs (0 for both kernels).
+    pub const fn scratch_len(self, inputs: usize, outputs: usize) -> usize {
+        let _ = (self, inputs, outputs);
+        0
+    }
+
+    /// Rearranges canonical `[outputs][inputs]` weights into the order this kernel reads them
+    /// (`packed` has the same length; both kernels read the canonical order).
+    ///
+    /// # Errors
+    /// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+    pub const fn pack(
+        self,
+        inputs: usize,
+        outputs: usize,
+        canonical: &[i8],
+        packed: &mut [i8],
+    ) -> Result<(), Error> {
+        let _ = self;
+        match check_pack_len(inputs, outputs, canonical.len(), packed.len()) {
+            Ok(()) => {
+                packed.copy_from_slice(canonical);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The int8 layer over weights packed by [`pack`](Self::pack).
+    ///
+    /// # Errors
+    /// [`Error::InvalidGeometry`], [`Error::LengthMismatch`], [`Error::AccumulatorOverflow`].
+    #[inline(always)]
+    pub fn run(
+        self,
+        input: &[i8],
+        packed: &[i8],
+        p: &LayerParamsI8<'_>,
+        scratch: &mut [i16],
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        let _ = scratch;
+        match self {
+            Self::Reference => reference::dense_i8(input, packed, p, output),
+            Self::Simd => simd::dense_i8(input, packed, p, output),
+        }
+    }
+}
+
+/// Weights `[OUT][IN]` rearranged for one kernel (`K` is [`DenseF32Kernel`] or
+/// [`DenseI8Kernel`]); the kernel travels with them. Built by [`Dense::pack`] or
+/// [`DenseI8::pack`] (`const fn`s, for `static`s).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PackedMatrix<K, T, const OUT: usize, const IN: usize> {
+    kernel: K,
+    data: [[T; IN]; OUT],
+}
+
+impl<K: Copy, T, const OUT: usize, const IN: usize> PackedMatrix<K, T, OUT, IN> {
+    /// The kernel the weights are packed for.
+    pub const fn kernel(&self) -> K {
+        self.kernel
+    }
+
+    /// The packed weights as one slice (`OUT·IN` elements, in the kernel's order).
+    pub const fn as_slice(&self) -> &[T] {
+        self.data.as_flattened()
+    }
+}
+
 /// A dense layer with its shape in its type. Weights and bias are borrowed (`static`-friendly).
 ///
 /// ```
-/// use tinyconv::{Dense, Direct};
+/// use tinyconv::{Dense, dense::{DenseF32Kernel, PackedMatrix}, error::const_expect};
 /// static W: [[f32; 3]; 2] = [[1.0, 2.0, 3.0], [0.0, -1.0, 0.0]];
 /// static B: [f32; 2] = [0.5, 0.0];
-/// let layer = Dense::new(&W, &B);
+/// static PW: PackedMatrix<DenseF32Kernel, f32, 2, 3> =
+///     const_expect(Dense::pack(DenseF32Kernel::Simd, &W), "pack");
+/// let layer = Dense::new(&PW, &B);
 /// let mut y = [0.0; 2];
-/// layer.forward::<Direct>(&[1.0, 1.0, 1.0], &mut y);
+/// layer.forward(&[1.0, 1.0, 1.0], &mut y)?;
 /// assert_eq!(y, [6.5, -1.0]);
+/// # Ok::<(), tinyconv::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Dense<'w, const IN: usize, const OUT: usize> {
-    /// Weights, `[OUT][IN]`.
-    pub weights: &'w [[f32; IN]; OUT],
-    /// Bias, `[OUT]`.
-    pub bias: &'w [f32; OUT],
-    /// Activation fused into the output.
-    pub activation: Activation,
+    weights: &'w PackedMatrix<DenseF32Kernel, f32, OUT, IN>,
+    bias: &'w [f32; OUT],
+    activation: Activation,
 }
 
 impl<'w, const IN: usize, const OUT: usize> Dense<'w, IN, OUT> {
+    /// Packs canonical `[OUT][IN]` weights for `kernel` (a `const fn`: put it in a `static`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidGeometry`] for an empty layer.
+    pub const fn pack(
+        kernel: DenseF32Kernel,
+        canonical: &[[f32; IN]; OUT],
+    ) -> Result<PackedMatrix<DenseF32Kernel, f32, OUT, IN>, Error> {
+        let mut data = [[0.0; IN]; OUT];
+        match kernel.pack(IN, OUT, canonical.as_flattened(), data.as_flattened_mut()) {
+            Ok(()) => Ok(PackedMatrix { kernel, data }),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A layer without activation.
-    pub const fn new(weights: &'w [[f32; IN]; OUT], bias: &'w [f32; OUT]) -> Self {
+    pub const fn new(
+        weights: &'w PackedMatrix<DenseF32Kernel, f32, OUT, IN>,
+        bias: &'w [f32; OUT],
+    ) -> Self {
         Dense {
             weights,
             bias,
@@ -47,41 +303,22 @@ impl<'w, const IN: usize, const OUT: usize> Dense<'w, IN, OUT> {
         self
     }
 
-    /// Computes `output = act(W·input + b)` with algorithm `A`.
-    pub fn forward<A: Algorithm>(&self, input: &[f32; IN], output: &mut [f32; OUT]) {
+    /// Computes `output = act(W·input + b)` with the kernel the weights were packed for.
+    ///
+    /// # Errors
+    /// None in practice (the shapes are checked at compile time); the kernels' errors are passed
+    /// on rather than dropped.
+    pub fn forward(&self, input: &[f32; IN], output: &mut [f32; OUT]) -> Result<(), Error> {
         const { assert!(IN > 0 && OUT > 0, "empty dense layer") }
-        let r = A::dense_f32(
+        self.weights.kernel.run(
             input,
-            self.weights.as_flattened(),
+            self.weights.as_slice(),
             Some(self.bias),
             self.activation,
+            &mut [],
             output,
-        );
-        debug_assert!(r.is_ok(), "{r:?}");
+        )
     }
-}
-
-/// Validates the lengths of a dense call: `weights.len() == output.len() · input.len()`.
-pub(crate) fn check(
-    input: usize,
-    weights: usize,
-    bias: Option<usize>,
-    output: usize,
-) -> Result<(), crate::Error> {
-    use crate::error::check_len;
-    if input == 0 || output == 0 {
-        return Err(crate::Error::InvalidGeometry(
-            "dense layer with zero inputs or outputs",
-        ));
-    }
-    let expected = input
-        .checked_mul(output)
-        .ok_or(crate::Error::InvalidGeometry("size overflows usize"))?;
-    check_len("weights", expected, weights)?;
-    if let Some(b) = bias {
-        check_len("bias", output, b)?;
-    }
-    Ok(())
 }
 
 /// An int8 dense layer (TFLite's `FullyConnected`, per-channel multipliers; for per-tensor
@@ -91,18 +328,22 @@ pub(crate) fn check(
 /// [`check_accumulator`]).
 ///
 /// ```
-/// use tinyconv::{DenseI8, Direct, quant::QuantizedMultiplier};
+/// use tinyconv::{DenseI8, dense::{DenseI8Kernel, PackedMatrix}, error::const_expect};
+/// use tinyconv::quant::QuantizedMultiplier;
 /// static W: [[i8; 3]; 2] = [[1, 2, 3], [0, -1, 0]];
+/// static PW: PackedMatrix<DenseI8Kernel, i8, 2, 3> =
+///     const_expect(DenseI8::pack(DenseI8Kernel::Simd, &W), "pack");
 /// static B: [i32; 2] = [5, 0];
 /// static M: [QuantizedMultiplier; 2] = [QuantizedMultiplier::ONE; 2];
-/// let layer = DenseI8::new(&W, &B, &M, -1, 0).unwrap();
+/// let layer = DenseI8::new(&PW, &B, &M, -1, 0)?;
 /// let mut y = [0i8; 2];
-/// layer.forward::<Direct>(&[0, 0, 0], &mut y); // x − zp = 1 everywhere
+/// layer.forward(&[0, 0, 0], &mut y)?; // x − zp = 1 everywhere
 /// assert_eq!(y, [11, -1]);
+/// # Ok::<(), tinyconv::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct DenseI8<'w, const IN: usize, const OUT: usize> {
-    weights: &'w [[i8; IN]; OUT],
+    weights: &'w PackedMatrix<DenseI8Kernel, i8, OUT, IN>,
     bias: &'w [i32; OUT],
     multipliers: &'w [QuantizedMultiplier; OUT],
     input_zero_point: i8,
@@ -112,18 +353,32 @@ pub struct DenseI8<'w, const IN: usize, const OUT: usize> {
 }
 
 impl<'w, const IN: usize, const OUT: usize> DenseI8<'w, IN, OUT> {
+    /// Packs canonical `[OUT][IN]` weights for `kernel` (a `const fn`: put it in a `static`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidGeometry`] for an empty layer.
+    pub const fn pack(
+        kernel: DenseI8Kernel,
+        canonical: &[[i8; IN]; OUT],
+    ) -> Result<PackedMatrix<DenseI8Kernel, i8, OUT, IN>, Error> {
+        let mut data = [[0; IN]; OUT];
+        match kernel.pack(IN, OUT, canonical.as_flattened(), data.as_flattened_mut()) {
+            Ok(()) => Ok(PackedMatrix { kernel, data }),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A layer without fused activation and with TFLite's default double rounding.
     ///
     /// # Errors
-    /// [`Error::AccumulatorOverflow`](crate::Error::AccumulatorOverflow) unless
-    /// `IN · 255 · 128 + max|bias| ≤ i32::MAX`.
+    /// [`Error::AccumulatorOverflow`] unless `IN · 255 · 128 + max|bias| ≤ i32::MAX`.
     pub const fn new(
-        weights: &'w [[i8; IN]; OUT],
+        weights: &'w PackedMatrix<DenseI8Kernel, i8, OUT, IN>,
         bias: &'w [i32; OUT],
         multipliers: &'w [QuantizedMultiplier; OUT],
         input_zero_point: i8,
         output_zero_point: i8,
-    ) -> Result<Self, crate::Error> {
+    ) -> Result<Self, Error> {
         match check_accumulator(IN, max_abs_bias(bias)) {
             Ok(()) => Ok(DenseI8 {
                 weights,
@@ -154,19 +409,23 @@ impl<'w, const IN: usize, const OUT: usize> DenseI8<'w, IN, OUT> {
     pub const fn params(&self) -> LayerParamsI8<'w> {
         let bias: &'w [i32] = self.bias;
         let multipliers: &'w [QuantizedMultiplier] = self.multipliers;
-        LayerParamsI8 {
-            input_zero_point: self.input_zero_point,
-            output_zero_point: self.output_zero_point,
+        LayerParamsI8::new(
+            self.input_zero_point,
+            self.output_zero_point,
             multipliers,
-            bias: Some(bias),
-            range: self.range,
-            rounding: self.rounding,
-        }
+            Some(bias),
+        )
+        .with_range(self.range)
+        .with_rounding(self.rounding)
     }
 
-    /// Computes the layer with algorithm `A`. Fails to compile for an empty layer or
-    /// `IN · 255 · 128 > i32::MAX`.
-    pub fn forward<A: Algorithm>(&self, input: &[i8; IN], output: &mut [i8; OUT]) {
+    /// Computes the layer with the kernel the weights were packed for. Fails to compile for an
+    /// empty layer or `IN · 255 · 128 > i32::MAX`.
+    ///
+    /// # Errors
+    /// None in practice (shapes and the accumulator bound are checked at compile time and by
+    /// [`new`](Self::new)); the kernels' errors are passed on rather than dropped.
+    pub fn forward(&self, input: &[i8; IN], output: &mut [i8; OUT]) -> Result<(), Error> {
         const {
             assert!(IN > 0 && OUT > 0, "empty dense layer");
             assert!(
@@ -174,7 +433,12 @@ impl<'w, const IN: usize, const OUT: usize> DenseI8<'w, IN, OUT> {
                 "IN·255·128 exceeds i32::MAX: the int8 accumulator could overflow"
             );
         }
-        let r = A::dense_i8(input, self.weights.as_flattened(), &self.params(), output);
-        debug_assert!(r.is_ok(), "{r:?}");
+        self.weights.kernel.run(
+            input,
+            self.weights.as_slice(),
+            &self.params(),
+            &mut [],
+            output,
+        )
     }
 }

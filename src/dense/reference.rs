@@ -69,7 +69,7 @@ pub fn dense_f32(
 ///
 /// ```
 /// use tinyconv::{dense::reference, quant::{LayerParamsI8, QuantizedMultiplier}};
-/// let p = LayerParamsI8::new(2, 0, &[QuantizedMultiplier::ONE]).with_bias(&[1, 0]);
+/// let p = LayerParamsI8::new(2, 0, &[QuantizedMultiplier::ONE], Some(&[1, 0]));
 /// let mut y = [0i8; 2];
 /// reference::dense_i8(&[3, 4], &[1, 2, -1, 0], &p, &mut y).unwrap();
 /// assert_eq!(y, [6, -1]); // 1 + 1·1 + 2·2 = 6; −1·1 = −1

@@ -865,8 +865,7 @@ mod tests {
             let bias: Vec<i32> = lanes.iter().map(|l| l.1).collect();
             let multipliers: Vec<QuantizedMultiplier> = lanes.iter().map(|l| l.2).collect();
             let rounding = if single { Rounding::Single } else { Rounding::Double };
-            let p = LayerParamsI8::new(0, zp, &multipliers[..nc])
-                .with_bias(&bias[..nc])
+            let p = LayerParamsI8::new(0, zp, &multipliers[..nc], Some(&bias[..nc]))
                 .with_range(range)
                 .with_rounding(rounding);
             let rq = RequantBlock::new(&p, 0, nc);
@@ -918,7 +917,7 @@ mod tests {
                 .collect();
             let bias: Vec<i32> = (0..out_c as i32).map(|o| o * 311 - 2000).collect();
             let rounding = if single { Rounding::Single } else { Rounding::Double };
-            let p = LayerParamsI8::new(0, -3, &m).with_bias(&bias).with_rounding(rounding);
+            let p = LayerParamsI8::new(0, -3, &m, Some(&bias)).with_rounding(rounding);
             let pairs = n_seg * even(seg_len) / 2;
             let mut panel = std::vec![0i16; pairs * 2 * CH_BLOCK];
             for c0 in (0..out_c).step_by(CH_BLOCK) {

@@ -6,28 +6,129 @@
 pub mod reference;
 pub mod simd;
 
-use crate::algorithm::Algorithm;
+use crate::error::Error;
 use crate::geometry::{AvgPoolDivisor, Padding, Pool2dGeometry, output_size_or_max};
 use crate::quant::ActivationRange;
 use crate::tensor::{Tensor, flat, flat_mut};
 
+/// The pooling kernels, one choice for max and average, f32 and int8 (pooling needs no scratch
+/// and no packing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pool2dKernel {
+    /// [`reference`]: the oracle.
+    Reference,
+    /// [`simd`]: 8 (f32) or 16 (int8) channels at a time.
+    Simd,
+}
+
+impl Pool2dKernel {
+    /// Every kernel, the reference first.
+    pub const ALL: [Self; 2] = [Self::Reference, Self::Simd];
+
+    /// `"reference"` or `"simd"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Reference => "reference",
+            Self::Simd => "simd",
+        }
+    }
+
+    /// The kernel this target runs fastest for a pooling of shape `g`.
+    pub const fn select(g: &Pool2dGeometry) -> Self {
+        let _ = g;
+        Self::Simd
+    }
+
+    /// f32 max pooling.
+    ///
+    /// # Errors
+    /// As [`reference::max_pool2d_f32`].
+    #[inline(always)]
+    pub fn max_f32(
+        self,
+        g: &Pool2dGeometry,
+        input: &[f32],
+        output: &mut [f32],
+    ) -> Result<(), Error> {
+        match self {
+            Self::Reference => reference::max_pool2d_f32(g, input, output),
+            Self::Simd => simd::max_pool2d_f32(g, input, output),
+        }
+    }
+
+    /// f32 average pooling with the given padding rule.
+    ///
+    /// # Errors
+    /// As [`reference::avg_pool2d_f32`].
+    #[inline(always)]
+    pub fn avg_f32(
+        self,
+        g: &Pool2dGeometry,
+        divisor: AvgPoolDivisor,
+        input: &[f32],
+        output: &mut [f32],
+    ) -> Result<(), Error> {
+        match self {
+            Self::Reference => reference::avg_pool2d_f32(g, divisor, input, output),
+            Self::Simd => simd::avg_pool2d_f32(g, divisor, input, output),
+        }
+    }
+
+    /// int8 max pooling clamped to `range`.
+    ///
+    /// # Errors
+    /// As [`reference::max_pool2d_i8`].
+    #[inline(always)]
+    pub fn max_i8(
+        self,
+        g: &Pool2dGeometry,
+        range: ActivationRange,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        match self {
+            Self::Reference => reference::max_pool2d_i8(g, range, input, output),
+            Self::Simd => simd::max_pool2d_i8(g, range, input, output),
+        }
+    }
+
+    /// int8 average pooling (TFLite's rounding, padding not counted) clamped to `range`.
+    ///
+    /// # Errors
+    /// As [`reference::avg_pool2d_i8`].
+    #[inline(always)]
+    pub fn avg_i8(
+        self,
+        g: &Pool2dGeometry,
+        range: ActivationRange,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        match self {
+            Self::Reference => reference::avg_pool2d_i8(g, range, input, output),
+            Self::Simd => simd::avg_pool2d_i8(g, range, input, output),
+        }
+    }
+}
+
 /// A pooling window of `KH × KW` with strides `SH`, `SW` and padding `PT`, `PB`, `PL`, `PR`.
 ///
 /// ```
-/// use tinyconv::{Pool2d, Reference};
+/// use tinyconv::{Pool2d, pool::Pool2dKernel};
 /// let x = [[[0.0f32], [1.0], [2.0]], [[3.0], [4.0], [5.0]], [[6.0], [7.0], [8.0]]];
 /// let mut y = [[[0.0f32; 1]; 2]; 2];
-/// Pool2d::<2, 2, 1, 1>::max::<Reference, 3, 3, 1, 2, 2>(&x, &mut y);
+/// Pool2d::<2, 2, 1, 1>::max(Pool2dKernel::Reference, &x, &mut y)?;
 /// assert_eq!(y, [[[4.0], [5.0]], [[7.0], [8.0]]]);
+/// # Ok::<(), tinyconv::Error>(())
 /// ```
 ///
 /// A wrong output size does not compile:
 ///
 /// ```compile_fail
-/// use tinyconv::{Pool2d, Reference};
+/// use tinyconv::{Pool2d, pool::Pool2dKernel};
 /// let x = [[[0.0f32; 1]; 4]; 4];
 /// let mut y = [[[0.0f32; 1]; 3]; 3];
-/// Pool2d::<2, 2, 2, 2>::max::<Reference, 4, 4, 1, 3, 3>(&x, &mut y);
+/// Pool2d::<2, 2, 2, 2>::max(Pool2dKernel::Reference, &x, &mut y).unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pool2d<
@@ -74,56 +175,50 @@ impl<
         );
     }
 
-    /// Max pooling with algorithm `A`. Fails to compile on a wrong output size.
-    pub fn max<
-        A: Algorithm,
-        const H: usize,
-        const W: usize,
-        const C: usize,
-        const OH: usize,
-        const OW: usize,
-    >(
+    /// Max pooling with `kernel`. Fails to compile on a wrong output size.
+    ///
+    /// # Errors
+    /// None in practice (the shapes are checked at compile time); kernel errors are passed on.
+    pub fn max<const H: usize, const W: usize, const C: usize, const OH: usize, const OW: usize>(
+        kernel: Pool2dKernel,
         input: &Tensor<f32, H, W, C>,
         output: &mut Tensor<f32, OH, OW, C>,
-    ) {
+    ) -> Result<(), Error> {
         const { Self::check::<H, W, OH, OW>() }
-        let r = A::max_pool2d_f32(&Self::geometry(H, W, C), flat(input), flat_mut(output));
-        debug_assert!(r.is_ok(), "{r:?}");
+        kernel.max_f32(&Self::geometry(H, W, C), flat(input), flat_mut(output))
     }
 
-    /// Average pooling with algorithm `A` and the given padding rule. Fails to compile on a wrong
+    /// Average pooling with `kernel` and the given padding rule. Fails to compile on a wrong
     /// output size.
-    pub fn avg<
-        A: Algorithm,
-        const H: usize,
-        const W: usize,
-        const C: usize,
-        const OH: usize,
-        const OW: usize,
-    >(
+    ///
+    /// # Errors
+    /// None in practice (the shapes are checked at compile time); kernel errors are passed on.
+    pub fn avg<const H: usize, const W: usize, const C: usize, const OH: usize, const OW: usize>(
+        kernel: Pool2dKernel,
         divisor: AvgPoolDivisor,
         input: &Tensor<f32, H, W, C>,
         output: &mut Tensor<f32, OH, OW, C>,
-    ) {
+    ) -> Result<(), Error> {
         const { Self::check::<H, W, OH, OW>() }
-        let r = A::avg_pool2d_f32(
+        kernel.avg_f32(
             &Self::geometry(H, W, C),
             divisor,
             flat(input),
             flat_mut(output),
-        );
-        debug_assert!(r.is_ok(), "{r:?}");
+        )
     }
 }
 
 /// Global average pooling of a typed tensor: `out[c]` = mean of channel `c` over all pixels.
+///
+/// # Errors
+/// None in practice (the shapes are checked at compile time); kernel errors are passed on.
 pub fn global_avg_pool<const H: usize, const W: usize, const C: usize>(
     input: &Tensor<f32, H, W, C>,
     output: &mut [f32; C],
-) {
+) -> Result<(), Error> {
     const { assert!(H > 0 && W > 0 && C > 0, "empty tensor") }
-    let r = reference::global_avg_pool_f32(flat(input), output);
-    debug_assert!(r.is_ok(), "{r:?}");
+    reference::global_avg_pool_f32(flat(input), output)
 }
 
 impl<
@@ -137,52 +232,58 @@ impl<
     const PR: usize,
 > Pool2d<KH, KW, SH, SW, PT, PB, PL, PR>
 {
-    /// int8 max pooling with algorithm `A`, clamped to the fused activation `range` (input and
+    /// int8 max pooling with `kernel`, clamped to the fused activation `range` (input and
     /// output share scale and zero point). Fails to compile on a wrong output size.
     ///
     /// ```
-    /// use tinyconv::{Pool2d, Direct, quant::ActivationRange};
+    /// use tinyconv::{Pool2d, pool::Pool2dKernel, quant::ActivationRange};
     /// let x = [[[-5i8], [1]], [[7], [3]]];
     /// let mut y = [[[0i8; 1]; 1]; 1];
-    /// Pool2d::<2, 2, 2, 2>::max_i8::<Direct, 2, 2, 1, 1, 1>(ActivationRange::none(), &x, &mut y);
+    /// Pool2d::<2, 2, 2, 2>::max_i8(Pool2dKernel::Simd, ActivationRange::none(), &x, &mut y)?;
     /// assert_eq!(y, [[[7]]]);
+    /// # Ok::<(), tinyconv::Error>(())
     /// ```
+    ///
+    /// # Errors
+    /// None in practice (the shapes are checked at compile time); kernel errors are passed on.
     pub fn max_i8<
-        A: Algorithm,
         const H: usize,
         const W: usize,
         const C: usize,
         const OH: usize,
         const OW: usize,
     >(
+        kernel: Pool2dKernel,
         range: ActivationRange,
         input: &Tensor<i8, H, W, C>,
         output: &mut Tensor<i8, OH, OW, C>,
-    ) {
+    ) -> Result<(), Error> {
         const { Self::check::<H, W, OH, OW>() }
-        let r = A::max_pool2d_i8(
+        kernel.max_i8(
             &Self::geometry(H, W, C),
             range,
             flat(input),
             flat_mut(output),
-        );
-        debug_assert!(r.is_ok(), "{r:?}");
+        )
     }
 
-    /// int8 average pooling with algorithm `A`, TFLite's rounding (`(sum ± n/2) / n`, padded
+    /// int8 average pooling with `kernel`, TFLite's rounding (`(sum ± n/2) / n`, padded
     /// cells not counted), clamped to `range`. Fails to compile on a wrong output size.
+    ///
+    /// # Errors
+    /// None in practice (the shapes are checked at compile time); kernel errors are passed on.
     pub fn avg_i8<
-        A: Algorithm,
         const H: usize,
         const W: usize,
         const C: usize,
         const OH: usize,
         const OW: usize,
     >(
+        kernel: Pool2dKernel,
         range: ActivationRange,
         input: &Tensor<i8, H, W, C>,
         output: &mut Tensor<i8, OH, OW, C>,
-    ) {
+    ) -> Result<(), Error> {
         const {
             Self::check::<H, W, OH, OW>();
             assert!(
@@ -190,12 +291,11 @@ impl<
                 "window too large for the i32 sum"
             );
         }
-        let r = A::avg_pool2d_i8(
+        kernel.avg_i8(
             &Self::geometry(H, W, C),
             range,
             flat(input),
             flat_mut(output),
-        );
-        debug_assert!(r.is_ok(), "{r:?}");
+        )
     }
 }

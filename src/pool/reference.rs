@@ -30,6 +30,14 @@ pub fn max_pool2d<T: Copy + PartialOrd>(
     })
 }
 
+/// f32 max pooling: [`max_pool2d`] over `f32` (NaN never wins a comparison).
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
+pub fn max_pool2d_f32(g: &Pool2dGeometry, input: &[f32], output: &mut [f32]) -> Result<(), Error> {
+    max_pool2d(g, input, output)
+}
+
 /// f32 average pooling: the sum of the window cells inside the image divided by the window size
 /// ([`AvgPoolDivisor::IncludePadding`], PyTorch's default) or by the number of cells inside the
 /// image ([`AvgPoolDivisor::ExcludePadding`], TFLite).

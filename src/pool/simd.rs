@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::gemm::load_tail;
 use crate::geometry::{AvgPoolDivisor, Pool2dGeometry};
 
-/// f32 max pooling, same meaning as [`reference::max_pool2d`](super::reference::max_pool2d).
+/// f32 max pooling, same meaning as [`reference::max_pool2d_f32`](super::reference::max_pool2d_f32).
 ///
 /// NaN handling: a NaN cell may or may not win (as with `f32::max`); the reference keeps the
 /// first value a NaN does not exceed. Feed finite data.

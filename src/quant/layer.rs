@@ -80,8 +80,7 @@ pub const fn max_abs_bias(bias: &[i32]) -> u32 {
 /// use tinyconv::quant::{ActivationRange, LayerParamsI8, QuantParams, quantize_multiplier};
 /// let out = QuantParams::new(0.05, -20)?;
 /// let m = [quantize_multiplier(0.01)?; 2];
-/// let p = LayerParamsI8::new(3, out.zero_point(), &m)
-///     .with_bias(&[100, -100])
+/// let p = LayerParamsI8::new(3, out.zero_point(), &m, Some(&[100, -100]))
 ///     .with_range(ActivationRange::relu(out));
 /// assert_eq!(p.requantize(0, 1234), -8); // 12.34 → 12, −20 → −8
 /// assert_eq!(p.requantize(0, -5000), -20); // clamped to the ReLU floor (the zero point)
@@ -104,27 +103,23 @@ pub struct LayerParamsI8<'a> {
 }
 
 impl<'a> LayerParamsI8<'a> {
-    /// Parameters without bias, without activation ([`ActivationRange::none`]), with TFLite's
-    /// default [`Rounding::Double`].
+    /// Parameters with the given bias (`None`: the layer has none, as a TFLite op without a
+    /// bias tensor), without activation ([`ActivationRange::none`]), with TFLite's default
+    /// [`Rounding::Double`].
     pub const fn new(
         input_zero_point: i8,
         output_zero_point: i8,
         multipliers: &'a [QuantizedMultiplier],
+        bias: Option<&'a [i32]>,
     ) -> Self {
         LayerParamsI8 {
             input_zero_point,
             output_zero_point,
             multipliers,
-            bias: None,
+            bias,
             range: ActivationRange::none(),
             rounding: Rounding::Double,
         }
-    }
-
-    /// The same parameters with a bias.
-    pub const fn with_bias(mut self, bias: &'a [i32]) -> Self {
-        self.bias = Some(bias);
-        self
     }
 
     /// The same parameters with a fused activation range.

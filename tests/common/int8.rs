@@ -5,11 +5,14 @@
 //! here once.
 
 use proptest::prelude::*;
-use tinyconv::conv::{direct, im2col, reference};
+use tinyconv::conv::reference;
 use tinyconv::quant::{
     ActivationRange, LayerParamsI8, MAX_ABS_PRODUCT, QuantParams, QuantizedMultiplier, Rounding,
 };
-use tinyconv::{Conv2dGeometry, Padding, Pool2dGeometry, dense, pool};
+use tinyconv::{
+    Conv2dGeometry, Conv2dI8Kernel, DenseI8Kernel, Padding, Pool2dGeometry, Pool2dKernel, dense,
+    pool,
+};
 
 /// Owned int8 layer parameters, as a test generates them; [`QuantLayer::params`] borrows them
 /// as the kernels' [`LayerParamsI8`].
@@ -25,14 +28,14 @@ pub struct QuantLayer {
 
 impl QuantLayer {
     pub fn params(&self) -> LayerParamsI8<'_> {
-        LayerParamsI8 {
-            input_zero_point: self.input_zero_point,
-            output_zero_point: self.output_zero_point,
-            multipliers: &self.multipliers,
-            bias: self.bias.as_deref(),
-            range: self.range,
-            rounding: self.rounding,
-        }
+        LayerParamsI8::new(
+            self.input_zero_point,
+            self.output_zero_point,
+            &self.multipliers,
+            self.bias.as_deref(),
+        )
+        .with_range(self.range)
+        .with_rounding(self.rounding)
     }
 }
 
@@ -50,70 +53,96 @@ pub fn assert_same(what: &str, got: &[i8], want: &[i8]) {
     }
 }
 
-/// Runs every int8 convolution algorithm and asserts that each equals the reference exactly.
-/// Also asserts that each fast path did the work itself (as the f32 checker does). Returns the
-/// reference output.
+/// Runs every int8 convolution kernel ([`Conv2dI8Kernel::ALL`]) over weights packed for it and
+/// asserts that each equals the reference exactly, with exactly its documented scratch and with
+/// a longer one, both filled with junk (kernels must not rely on zeroed scratch). Also asserts
+/// that each fast path did the work itself (as the f32 checker does). Returns the reference
+/// output.
 pub fn check_conv2d_i8(g: &Conv2dGeometry, x: &[i8], w: &[i8], p: &LayerParamsI8<'_>) -> Vec<i8> {
     let d = g.dims().unwrap();
     let mut want = vec![0i8; d.output_len];
-    reference::conv2d_i8(g, x, w, p, &mut want).unwrap();
-
-    let mut got = vec![0x55i8; d.output_len];
-    let stats = direct::conv2d_i8(g, x, w, p, &mut got).unwrap();
-    assert_same(&format!("direct, {g:?}"), &got, &want);
-    assert_eq!(
-        stats.interior_pixels + stats.border_pixels,
-        d.out_h * d.out_w,
-        "{stats:?}"
-    );
-    assert_eq!(
-        stats.interior_pixels,
-        super::interior_pixels(g),
-        "{stats:?}"
-    );
-
-    // Exactly the documented scratch, and a longer one.
-    for extra in [0usize, 33] {
-        let mut scratch = vec![0x5555i16; im2col::scratch_len_i8(g) + extra];
-        let mut got = vec![0x55i8; d.output_len];
-        let stats = im2col::conv2d_i8(g, x, w, p, &mut scratch, &mut got).unwrap();
-        assert_same(&format!("im2col, {g:?}"), &got, &want);
-        // One GEMM per output row and block of 16 filters.
-        assert!(!stats.pointwise, "{stats:?}");
-        assert_eq!(
-            stats.gemm_tiles,
-            d.out_h * g.out_c.div_ceil(16),
-            "{stats:?}"
-        );
+    reference::conv2d_i8(g, x, w, p, &mut [], &mut want).unwrap();
+    for kernel in Conv2dI8Kernel::ALL {
+        let mut packed = vec![0i8; w.len()];
+        kernel.pack(g, w, &mut packed).unwrap();
+        for extra in [0usize, 33] {
+            let mut scratch = vec![0x5555i16; kernel.scratch_len(g) + extra];
+            let mut got = vec![0x55i8; d.output_len];
+            let stats = kernel
+                .run(g, x, &packed, p, &mut scratch, &mut got)
+                .unwrap();
+            let what = format!("{}, {g:?}", kernel.name());
+            assert_same(&what, &got, &want);
+            match kernel {
+                Conv2dI8Kernel::Reference => {}
+                Conv2dI8Kernel::Direct => {
+                    assert_eq!(
+                        stats.interior_pixels + stats.border_pixels,
+                        d.out_h * d.out_w,
+                        "{what}: {stats:?}"
+                    );
+                    assert_eq!(
+                        stats.interior_pixels,
+                        super::interior_pixels(g),
+                        "{what}: {stats:?}"
+                    );
+                }
+                Conv2dI8Kernel::Im2col => {
+                    // One GEMM per output row and block of 16 filters.
+                    assert!(!stats.pointwise, "{what}: {stats:?}");
+                    assert_eq!(
+                        stats.gemm_tiles,
+                        d.out_h * g.out_c.div_ceil(16),
+                        "{what}: {stats:?}"
+                    );
+                }
+            }
+        }
     }
     want
 }
 
-/// Max and average pooling: SIMD equals reference exactly. Returns the reference outputs.
+/// Max and average pooling: every kernel equals the reference exactly. Returns the reference
+/// outputs.
 pub fn check_pool2d_i8(g: &Pool2dGeometry, range: ActivationRange, x: &[i8]) -> [Vec<i8>; 2] {
     let d = g.dims().unwrap();
     let mut want_max = vec![0i8; d.output_len];
     pool::reference::max_pool2d_i8(g, range, x, &mut want_max).unwrap();
-    let mut got = vec![0x55i8; d.output_len];
-    pool::simd::max_pool2d_i8(g, range, x, &mut got).unwrap();
-    assert_same(&format!("max pool, {g:?}"), &got, &want_max);
-
     let mut want_avg = vec![0i8; d.output_len];
     pool::reference::avg_pool2d_i8(g, range, x, &mut want_avg).unwrap();
-    let mut got = vec![0x55i8; d.output_len];
-    pool::simd::avg_pool2d_i8(g, range, x, &mut got).unwrap();
-    assert_same(&format!("avg pool, {g:?}"), &got, &want_avg);
+    for kernel in Pool2dKernel::ALL {
+        let mut got = vec![0x55i8; d.output_len];
+        kernel.max_i8(g, range, x, &mut got).unwrap();
+        assert_same(
+            &format!("{} max pool, {g:?}", kernel.name()),
+            &got,
+            &want_max,
+        );
+        let mut got = vec![0x55i8; d.output_len];
+        kernel.avg_i8(g, range, x, &mut got).unwrap();
+        assert_same(
+            &format!("{} avg pool, {g:?}", kernel.name()),
+            &got,
+            &want_avg,
+        );
+    }
     [want_max, want_avg]
 }
 
-/// Dense: SIMD equals reference exactly. Returns the reference output.
+/// Dense: every kernel, over weights packed for it, equals the reference exactly. Returns the
+/// reference output.
 pub fn check_dense_i8(x: &[i8], w: &[i8], p: &LayerParamsI8<'_>) -> Vec<i8> {
     let out = w.len() / x.len();
     let mut want = vec![0i8; out];
     dense::reference::dense_i8(x, w, p, &mut want).unwrap();
-    let mut got = vec![0x55i8; out];
-    dense::simd::dense_i8(x, w, p, &mut got).unwrap();
-    assert_same("dense", &got, &want);
+    for kernel in DenseI8Kernel::ALL {
+        let mut packed = vec![0i8; w.len()];
+        kernel.pack(x.len(), out, w, &mut packed).unwrap();
+        let mut scratch = vec![0x5555i16; kernel.scratch_len(x.len(), out)];
+        let mut got = vec![0x55i8; out];
+        kernel.run(x, &packed, p, &mut scratch, &mut got).unwrap();
+        assert_same(&format!("{} dense", kernel.name()), &got, &want);
+    }
     want
 }
 

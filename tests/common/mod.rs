@@ -4,8 +4,8 @@
 
 pub mod int8;
 
-use tinyconv::conv::{direct, im2col, reference};
-use tinyconv::{Activation, Conv2dGeometry, ConvStats};
+use tinyconv::conv::{im2col, reference};
+use tinyconv::{Activation, Conv2dF32Kernel, Conv2dGeometry, ConvStats};
 
 /// Tolerance of f32 results against the reference: the reference sums in `(i, j, c)` order
 /// without FMA, the fast kernels in SIMD lanes with FMA, so results differ by rounding. For a dot
@@ -33,13 +33,25 @@ pub fn conv_magnitude(g: &Conv2dGeometry, x: &[f32], w: &[f32], b: Option<&[f32]
     let aw: Vec<f32> = w.iter().map(|v| v.abs()).collect();
     let ab: Option<Vec<f32>> = b.map(|b| b.iter().map(|v| v.abs()).collect());
     let mut m = vec![0.0; d.output_len];
-    reference::conv2d_f32(g, &ax, &aw, ab.as_deref(), Activation::Identity, &mut m).unwrap();
+    reference::conv2d_f32(
+        g,
+        &ax,
+        &aw,
+        ab.as_deref(),
+        Activation::Identity,
+        &mut [],
+        &mut m,
+    )
+    .unwrap();
     m
 }
 
-/// Runs every f32 convolution algorithm and compares it with the reference. Also asserts that
-/// each fast path did the work itself: direct covered every output pixel through its interior
-/// or border path, im2col ran its GEMM (or its pointwise path exactly when the layer is 1×1/s1/p0).
+/// Runs every f32 convolution kernel ([`Conv2dF32Kernel::ALL`]) over weights packed for it and
+/// compares it with the reference, with its documented scratch filled with NaN (kernels must not
+/// rely on zeroed scratch). Also asserts that each fast path did the work itself: direct covered
+/// every output pixel through its interior or border path, im2col ran its GEMM (or its pointwise
+/// path exactly when the layer is 1×1/s1/p0); im2col also runs with tiles of 1, 2, 7 and all
+/// pixels.
 pub fn check_conv2d_f32(
     g: &Conv2dGeometry,
     x: &[f32],
@@ -49,30 +61,46 @@ pub fn check_conv2d_f32(
 ) {
     let d = g.dims().unwrap();
     let mut want = vec![0.0; d.output_len];
-    reference::conv2d_f32(g, x, w, b, act, &mut want).unwrap();
+    reference::conv2d_f32(g, x, w, b, act, &mut [], &mut want).unwrap();
     let mag = conv_magnitude(g, x, w, b);
-
-    let mut got = vec![f32::NAN; d.output_len];
-    let stats = direct::conv2d_f32(g, x, w, b, act, &mut got).unwrap();
-    assert_close("direct", &got, &want, &mag);
-    assert_eq!(
-        stats.interior_pixels + stats.border_pixels,
-        d.out_h * d.out_w,
-        "{stats:?}"
-    );
-    assert_eq!(stats.interior_pixels, interior_pixels(g), "{stats:?}");
-
     let pixels = d.out_h * d.out_w;
-    for tile in [1usize, 2, 7, pixels] {
-        let mut scratch = vec![f32::NAN; im2col::scratch_len(g, tile)];
+
+    for kernel in Conv2dF32Kernel::ALL {
+        let mut packed = vec![0.0; w.len()];
+        kernel.pack(g, w, &mut packed).unwrap();
+        let mut scratch = vec![f32::NAN; kernel.scratch_len(g)];
         let mut got = vec![f32::NAN; d.output_len];
-        let stats: ConvStats = im2col::conv2d_f32(g, x, w, b, act, &mut scratch, &mut got).unwrap();
-        assert_close(&format!("im2col tile {tile}"), &got, &want, &mag);
-        if im2col::is_pointwise(g) {
-            assert!(stats.pointwise && stats.gemm_tiles == 1, "{stats:?}");
-        } else {
-            assert!(!stats.pointwise, "{stats:?}");
-            assert_eq!(stats.gemm_tiles, pixels.div_ceil(tile), "{stats:?}");
+        let stats = kernel
+            .run(g, x, &packed, b, act, &mut scratch, &mut got)
+            .unwrap();
+        assert_close(kernel.name(), &got, &want, &mag);
+        match kernel {
+            Conv2dF32Kernel::Reference => {}
+            Conv2dF32Kernel::Direct => {
+                assert_eq!(
+                    stats.interior_pixels + stats.border_pixels,
+                    pixels,
+                    "{stats:?}"
+                );
+                assert_eq!(stats.interior_pixels, interior_pixels(g), "{stats:?}");
+            }
+            Conv2dF32Kernel::Im2col => {
+                assert_eq!(stats.pointwise, im2col::is_pointwise(g), "{stats:?}");
+                assert!(stats.gemm_tiles >= 1, "{stats:?}");
+                for tile in [1usize, 2, 7, pixels] {
+                    let mut scratch = vec![f32::NAN; im2col::scratch_len(g, tile)];
+                    let mut got = vec![f32::NAN; d.output_len];
+                    let stats: ConvStats =
+                        im2col::conv2d_f32(g, x, &packed, b, act, &mut scratch, &mut got).unwrap();
+                    assert_close(&format!("im2col tile {tile}"), &got, &want, &mag);
+                    if im2col::is_pointwise(g) {
+                        assert!(stats.pointwise && stats.gemm_tiles == 1, "{stats:?}");
+                    } else {
+                        assert!(!stats.pointwise, "{stats:?}");
+                        assert_eq!(stats.gemm_tiles, pixels.div_ceil(tile), "{stats:?}");
+                    }
+                }
+            }
         }
     }
 }

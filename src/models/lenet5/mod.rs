@@ -20,22 +20,31 @@
 //! tinyconv's tensors are `H, W, C`, so the export tool permutes the columns of the first dense
 //! layer once, and inference flattens the `[5][5][16]` map as it is.
 //!
+//! Each layer runs on the kernel a [`Lenet5Plan`] names; the weights are packed for those
+//! kernels at compile time ([`modern_f32`] and friends return the shipped weights packed for a
+//! plan, [`PackedF32::pack`]/[`PackedI8::pack`] pack others).
+//!
 //! ```
-//! use tinyconv::models::lenet5::{self, Lenet5F32};
-//! use tinyconv::Direct;
-//! let mut model = Lenet5F32::<Direct>::new(&lenet5::MODERN_F32);
+//! use tinyconv::models::{Auto, lenet5::{self, Lenet5F32}};
+//! // The plan is inferred from the packed weights.
+//! let mut model = Lenet5F32::new(lenet5::modern_f32::<Auto>());
 //! let image = [[[0.0f32]; 28]; 28];
-//! let class = model.predict(&image).unwrap();
+//! let class = model.predict(&image)?;
 //! assert!(class < 10);
+//! # Ok::<(), tinyconv::Error>(())
 //! ```
 
 use core::marker::PhantomData;
 
 use crate::activation::{Activation, argmax};
-use crate::algorithm::Algorithm;
+use crate::conv::Conv2dF32Kernel;
+use crate::conv::Conv2dI8Kernel;
+use crate::dense::{DenseF32Kernel, DenseI8Kernel};
 use crate::error::Error;
 use crate::geometry::{AvgPoolDivisor, Conv2dGeometry, Padding, Pool2dGeometry};
 use crate::models::blob::{self, Cursor, Precision, const_try};
+use crate::models::{Auto, Direct, Im2col, Reference, Scratch};
+use crate::pool::Pool2dKernel;
 use crate::tensor::{Filters, Tensor, flat, flat_mut};
 
 /// Side of the input image.
@@ -231,6 +240,289 @@ pub static CLASSIC_F32: Lenet5Weights =
 pub static MODERN_F32: Lenet5Weights =
     decode_or_panic(include_bytes!("../../../models/lenet5-modern.f32.bin"));
 
+/// Which kernel runs each layer of LeNet-5, in both precisions (see [the models
+/// overview](crate::models)): implemented by [`Auto`], [`Reference`], [`Im2col`] and [`Direct`],
+/// and by any type of one's own.
+///
+/// ```
+/// use tinyconv::{Conv2dF32Kernel, Conv2dI8Kernel, DenseF32Kernel, DenseI8Kernel, Pool2dKernel};
+/// use tinyconv::models::lenet5::{self, Lenet5I8, Lenet5Plan, scratch_f32, scratch_i8};
+/// // conv1 by direct, conv2 by im2col, dense layers by the reference.
+/// struct Mine;
+/// impl Lenet5Plan for Mine {
+///     const NAME: &'static str = "mine";
+///     const CONV1_F32: Conv2dF32Kernel = Conv2dF32Kernel::Direct;
+///     const CONV2_F32: Conv2dF32Kernel = Conv2dF32Kernel::Im2col;
+///     const POOL_F32: Pool2dKernel = Pool2dKernel::Simd;
+///     const DENSE_F32: [DenseF32Kernel; 3] = [DenseF32Kernel::Reference; 3];
+///     const CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::Direct;
+///     const CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::Im2col;
+///     const POOL_I8: Pool2dKernel = Pool2dKernel::Reference;
+///     const DENSE_I8: [DenseI8Kernel; 3] = [DenseI8Kernel::Reference; 3];
+///     type ScratchF32 = [f32; scratch_f32(Conv2dF32Kernel::Direct, Conv2dF32Kernel::Im2col)];
+///     type ScratchI8 = [i16; scratch_i8(Conv2dI8Kernel::Direct, Conv2dI8Kernel::Im2col)];
+/// }
+/// let mut model = Lenet5I8::new(lenet5::modern_i8::<Mine>());
+/// let class = model.predict_u8(&[0; 784])?;
+/// assert!(class < 10);
+/// # Ok::<(), tinyconv::Error>(())
+/// ```
+pub trait Lenet5Plan: 'static {
+    /// Name in reports.
+    const NAME: &'static str;
+    /// f32 conv1 (28×28×1 → 6, 5×5, padding 2, computed two output rows at a time).
+    const CONV1_F32: Conv2dF32Kernel;
+    /// f32 conv2 (14×14×6 → 16, 5×5, two output rows at a time).
+    const CONV2_F32: Conv2dF32Kernel;
+    /// f32 pooling.
+    const POOL_F32: Pool2dKernel;
+    /// f32 dense layers fc1, fc2, fc3.
+    const DENSE_F32: [DenseF32Kernel; 3];
+    /// int8 conv1.
+    const CONV1_I8: Conv2dI8Kernel;
+    /// int8 conv2.
+    const CONV2_I8: Conv2dI8Kernel;
+    /// int8 pooling.
+    const POOL_I8: Pool2dKernel;
+    /// int8 dense layers fc1, fc2, fc3.
+    const DENSE_I8: [DenseI8Kernel; 3];
+    /// The f32 model's scratch, `[f32; N]` with `N ≥` [`scratch_f32`]`(CONV1_F32, CONV2_F32)`.
+    type ScratchF32: Scratch<f32>;
+    /// The int8 model's scratch, `[i16; N]` with `N ≥` [`scratch_i8`]`(CONV1_I8, CONV2_I8)`.
+    type ScratchI8: Scratch<i16>;
+}
+
+/// The largest scratch `kernel` needs over the two-row bands of `g`.
+const fn band_scratch_f32(kernel: Conv2dF32Kernel, g: &Conv2dGeometry) -> usize {
+    let out_h = match g.dims() {
+        Ok(d) => d.out_h,
+        Err(_) => return 0,
+    };
+    let mut max = 0;
+    let mut oy = 0;
+    while oy + 2 <= out_h {
+        if let Ok((band, _)) = g.row_band(oy, 2) {
+            let n = kernel.scratch_len(&band);
+            if n > max {
+                max = n;
+            }
+        }
+        oy += 2;
+    }
+    max
+}
+
+/// As [`band_scratch_f32`] for int8 kernels.
+const fn band_scratch_i8(kernel: Conv2dI8Kernel, g: &Conv2dGeometry) -> usize {
+    let out_h = match g.dims() {
+        Ok(d) => d.out_h,
+        Err(_) => return 0,
+    };
+    let mut max = 0;
+    let mut oy = 0;
+    while oy + 2 <= out_h {
+        if let Ok((band, _)) = g.row_band(oy, 2) {
+            let n = kernel.scratch_len(&band);
+            if n > max {
+                max = n;
+            }
+        }
+        oy += 2;
+    }
+    max
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+/// `f32` scratch elements the f32 model needs with these convolution kernels (the larger of the
+/// two layers' needs over their two-row bands; dense kernels need none).
+pub const fn scratch_f32(conv1: Conv2dF32Kernel, conv2: Conv2dF32Kernel) -> usize {
+    max(
+        band_scratch_f32(conv1, &CONV1),
+        band_scratch_f32(conv2, &CONV2),
+    )
+}
+
+/// `i16` scratch elements the int8 model needs with these convolution kernels.
+pub const fn scratch_i8(conv1: Conv2dI8Kernel, conv2: Conv2dI8Kernel) -> usize {
+    max(
+        band_scratch_i8(conv1, &CONV1),
+        band_scratch_i8(conv2, &CONV2),
+    )
+}
+
+const AUTO_CONV1_F32: Conv2dF32Kernel = Conv2dF32Kernel::select(&CONV1);
+const AUTO_CONV2_F32: Conv2dF32Kernel = Conv2dF32Kernel::select(&CONV2);
+const AUTO_CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::select(&CONV1);
+const AUTO_CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::select(&CONV2);
+
+impl Lenet5Plan for Auto {
+    const NAME: &'static str = "auto";
+    const CONV1_F32: Conv2dF32Kernel = AUTO_CONV1_F32;
+    const CONV2_F32: Conv2dF32Kernel = AUTO_CONV2_F32;
+    const POOL_F32: Pool2dKernel = Pool2dKernel::select(&POOL1);
+    const DENSE_F32: [DenseF32Kernel; 3] = [
+        DenseF32Kernel::select(400, 120),
+        DenseF32Kernel::select(120, 84),
+        DenseF32Kernel::select(84, CLASSES),
+    ];
+    const CONV1_I8: Conv2dI8Kernel = AUTO_CONV1_I8;
+    const CONV2_I8: Conv2dI8Kernel = AUTO_CONV2_I8;
+    const POOL_I8: Pool2dKernel = Pool2dKernel::select(&POOL1);
+    const DENSE_I8: [DenseI8Kernel; 3] = [
+        DenseI8Kernel::select(400, 120),
+        DenseI8Kernel::select(120, 84),
+        DenseI8Kernel::select(84, CLASSES),
+    ];
+    type ScratchF32 = [f32; scratch_f32(AUTO_CONV1_F32, AUTO_CONV2_F32)];
+    type ScratchI8 = [i16; scratch_i8(AUTO_CONV1_I8, AUTO_CONV2_I8)];
+}
+
+impl Lenet5Plan for Reference {
+    const NAME: &'static str = "reference";
+    const CONV1_F32: Conv2dF32Kernel = Conv2dF32Kernel::Reference;
+    const CONV2_F32: Conv2dF32Kernel = Conv2dF32Kernel::Reference;
+    const POOL_F32: Pool2dKernel = Pool2dKernel::Reference;
+    const DENSE_F32: [DenseF32Kernel; 3] = [DenseF32Kernel::Reference; 3];
+    const CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::Reference;
+    const CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::Reference;
+    const POOL_I8: Pool2dKernel = Pool2dKernel::Reference;
+    const DENSE_I8: [DenseI8Kernel; 3] = [DenseI8Kernel::Reference; 3];
+    type ScratchF32 = [f32; 0];
+    type ScratchI8 = [i16; 0];
+}
+
+impl Lenet5Plan for Im2col {
+    const NAME: &'static str = "im2col";
+    const CONV1_F32: Conv2dF32Kernel = Conv2dF32Kernel::Im2col;
+    const CONV2_F32: Conv2dF32Kernel = Conv2dF32Kernel::Im2col;
+    const POOL_F32: Pool2dKernel = Pool2dKernel::Simd;
+    const DENSE_F32: [DenseF32Kernel; 3] = [DenseF32Kernel::Simd; 3];
+    const CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::Im2col;
+    const CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::Im2col;
+    const POOL_I8: Pool2dKernel = Pool2dKernel::Simd;
+    const DENSE_I8: [DenseI8Kernel; 3] = [DenseI8Kernel::Simd; 3];
+    type ScratchF32 = [f32; scratch_f32(Conv2dF32Kernel::Im2col, Conv2dF32Kernel::Im2col)];
+    type ScratchI8 = [i16; scratch_i8(Conv2dI8Kernel::Im2col, Conv2dI8Kernel::Im2col)];
+}
+
+impl Lenet5Plan for Direct {
+    const NAME: &'static str = "direct";
+    const CONV1_F32: Conv2dF32Kernel = Conv2dF32Kernel::Direct;
+    const CONV2_F32: Conv2dF32Kernel = Conv2dF32Kernel::Direct;
+    const POOL_F32: Pool2dKernel = Pool2dKernel::Simd;
+    const DENSE_F32: [DenseF32Kernel; 3] = [DenseF32Kernel::Simd; 3];
+    const CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::Direct;
+    const CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::Direct;
+    const POOL_I8: Pool2dKernel = Pool2dKernel::Simd;
+    const DENSE_I8: [DenseI8Kernel; 3] = [DenseI8Kernel::Simd; 3];
+    type ScratchF32 = [f32; scratch_f32(Conv2dF32Kernel::Direct, Conv2dF32Kernel::Direct)];
+    type ScratchI8 = [i16; scratch_i8(Conv2dI8Kernel::Direct, Conv2dI8Kernel::Direct)];
+}
+
+/// Geometry of pool1 on one band of conv1 (2 × 28 × 6 → 1 × 14 × 6).
+const POOL1: Pool2dGeometry = Pool2dGeometry::new([2, SIDE, 6], [2, 2]);
+
+/// f32 LeNet-5 weights packed for the kernels of plan `P` (build them at compile time:
+/// [`modern_f32`], [`classic_f32`], or [`pack`](Self::pack) in a `static`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackedF32<P> {
+    w: Lenet5Weights,
+    _plan: PhantomData<P>,
+}
+
+impl<P: Lenet5Plan> PackedF32<P> {
+    /// Packs `w` for `P`'s kernels. A `const fn`: put the result in a `static`, or use
+    /// [`modern_f32`]/[`classic_f32`] for the shipped weights.
+    ///
+    /// # Errors
+    /// None for the plans of this crate; a plan's kernel may reject a layer shape.
+    pub const fn pack(w: &Lenet5Weights) -> Result<Self, Error> {
+        let mut p = Lenet5Weights {
+            variant: w.variant,
+            conv1_w: [[[[0.0; 1]; 5]; 5]; 6],
+            conv1_b: w.conv1_b,
+            conv2_w: [[[[0.0; 6]; 5]; 5]; 16],
+            conv2_b: w.conv2_b,
+            fc1_w: [[0.0; 400]; 120],
+            fc1_b: w.fc1_b,
+            fc2_w: [[0.0; 120]; 84],
+            fc2_b: w.fc2_b,
+            fc3_w: [[0.0; 84]; 10],
+            fc3_b: w.fc3_b,
+        };
+        const_try!(
+            P::CONV1_F32.pack(
+                &CONV1,
+                w.conv1_w.as_flattened().as_flattened().as_flattened(),
+                p.conv1_w
+                    .as_flattened_mut()
+                    .as_flattened_mut()
+                    .as_flattened_mut()
+            )
+        );
+        const_try!(
+            P::CONV2_F32.pack(
+                &CONV2,
+                w.conv2_w.as_flattened().as_flattened().as_flattened(),
+                p.conv2_w
+                    .as_flattened_mut()
+                    .as_flattened_mut()
+                    .as_flattened_mut()
+            )
+        );
+        const_try!(P::DENSE_F32[0].pack(
+            400,
+            120,
+            w.fc1_w.as_flattened(),
+            p.fc1_w.as_flattened_mut()
+        ));
+        const_try!(P::DENSE_F32[1].pack(
+            120,
+            84,
+            w.fc2_w.as_flattened(),
+            p.fc2_w.as_flattened_mut()
+        ));
+        const_try!(P::DENSE_F32[2].pack(
+            84,
+            10,
+            w.fc3_w.as_flattened(),
+            p.fc3_w.as_flattened_mut()
+        ));
+        Ok(PackedF32 {
+            w: p,
+            _plan: PhantomData,
+        })
+    }
+
+    /// The variant of the weights.
+    pub const fn variant(&self) -> Variant {
+        self.w.variant
+    }
+}
+
+/// The shipped `modern` f32 weights packed for plan `P` (at compile time, once per plan used).
+pub fn modern_f32<P: Lenet5Plan>() -> &'static PackedF32<P> {
+    const {
+        &match PackedF32::<P>::pack(&MODERN_F32) {
+            Ok(p) => p,
+            Err(_) => panic!("the plan's kernels reject LeNet-5"),
+        }
+    }
+}
+
+/// The shipped `classic` f32 weights packed for plan `P`.
+pub fn classic_f32<P: Lenet5Plan>() -> &'static PackedF32<P> {
+    const {
+        &match PackedF32::<P>::pack(&CLASSIC_F32) {
+            Ok(p) => p,
+            Err(_) => panic!("the plan's kernels reject LeNet-5"),
+        }
+    }
+}
+
 /// The activation buffers of the f32 model (conv outputs exist only two rows at a time).
 #[derive(Clone, Debug)]
 struct Buffers {
@@ -253,108 +545,129 @@ impl Buffers {
     };
 }
 
-/// f32 LeNet-5 with its convolutions computed by algorithm `A`.
+/// f32 LeNet-5, each layer on the kernel plan `P` names.
 #[derive(Clone, Debug)]
-pub struct Lenet5F32<'w, A: Algorithm> {
-    weights: &'w Lenet5Weights,
+pub struct Lenet5F32<'w, P: Lenet5Plan> {
+    weights: &'w PackedF32<P>,
     buf: Buffers,
-    _algorithm: PhantomData<A>,
+    scratch: P::ScratchF32,
 }
 
-impl<'w, A: Algorithm> Lenet5F32<'w, A> {
-    /// Bytes of RAM the model needs for inference: its activation buffers plus the scratch `A`
-    /// puts on the stack during a convolution (the call stack itself not included).
-    pub const RAM_BYTES: usize =
-        core::mem::size_of::<Buffers>() + A::SCRATCH_ELEMS * core::mem::size_of::<f32>();
+impl<'w, P: Lenet5Plan> Lenet5F32<'w, P> {
+    /// Bytes of the activation buffers (the conv outputs exist two rows at a time).
+    pub const ACTIVATION_BYTES: usize = core::mem::size_of::<Buffers>();
+    /// Bytes of the plan's kernel scratch.
+    pub const SCRATCH_BYTES: usize = core::mem::size_of::<P::ScratchF32>();
+    /// Bytes of the model's state: activations and scratch, both inside the model, so a model in
+    /// a `static` needs exactly this much RAM besides the call stack of
+    /// [`logits`](Self::logits) (measured per target in the firmware table).
+    pub const RAM_BYTES: usize = Self::ACTIVATION_BYTES + Self::SCRATCH_BYTES;
     /// Bytes of weights.
     pub const WEIGHT_BYTES: usize = Lenet5Weights::PARAMS * core::mem::size_of::<f32>();
 
-    /// A model over `weights`. A `const fn`, so firmware can place the model in a `static`.
-    pub const fn new(weights: &'w Lenet5Weights) -> Self {
+    /// A model over weights packed for `P`. A `const fn`, so firmware can place the model in a
+    /// `static`; fails to compile if `P`'s scratch is smaller than [`scratch_f32`] asks.
+    pub const fn new(weights: &'w PackedF32<P>) -> Self {
         const {
             assert!(
-                A::MAX_PATCH >= 5 * 5 * 6,
-                "im2col scratch must hold one conv2 patch"
+                core::mem::size_of::<P::ScratchF32>() / 4
+                    >= scratch_f32(P::CONV1_F32, P::CONV2_F32),
+                "the plan's ScratchF32 is smaller than scratch_f32(CONV1_F32, CONV2_F32)"
             )
         }
         Lenet5F32 {
             weights,
             buf: Buffers::ZERO,
-            _algorithm: PhantomData,
+            scratch: P::ScratchF32::ZERO,
         }
     }
 
     /// The variant of the weights.
     pub fn variant(&self) -> Variant {
-        self.weights.variant
+        self.weights.w.variant
     }
 
     /// The ten class scores (before softmax).
     ///
     /// # Errors
-    /// [`Error::NonFinite`] if a pixel is NaN or infinite.
+    /// [`Error::NonFinite`] if a pixel is NaN or infinite (or a logit is: only with non-finite
+    /// weights).
     pub fn logits(&mut self, image: &Image) -> Result<[f32; CLASSES], Error> {
         if flat(image).iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFinite);
         }
-        let w = self.weights;
+        let w = &self.weights.w;
         let act = w.variant.activation();
         let b = &mut self.buf;
-        conv_pool::<A, 6>(
+        let scratch = self.scratch.as_mut_slice();
+        let fused = FusedPool {
+            pool: P::POOL_F32,
+            variant: w.variant,
+        };
+        fused.conv_pool::<6>(
+            P::CONV1_F32,
             &CONV1,
             flat(image),
             w.conv1_w.as_flattened().as_flattened().as_flattened(),
             &w.conv1_b,
             act,
-            w.variant,
             flat_mut(&mut b.conv1_band),
+            scratch,
             flat_mut(&mut b.pool1),
         )?;
-        conv_pool::<A, 16>(
+        fused.conv_pool::<16>(
+            P::CONV2_F32,
             &CONV2,
             flat(&b.pool1),
             w.conv2_w.as_flattened().as_flattened().as_flattened(),
             &w.conv2_b,
             act,
-            w.variant,
             flat_mut(&mut b.conv2_band),
+            scratch,
             flat_mut(&mut b.pool2),
         )?;
-        A::dense_f32(
+        let [k1, k2, k3] = P::DENSE_F32;
+        k1.run(
             flat(&b.pool2),
             w.fc1_w.as_flattened(),
             Some(&w.fc1_b),
             act,
+            scratch,
             &mut b.fc1,
         )?;
-        A::dense_f32(
+        k2.run(
             &b.fc1,
             w.fc2_w.as_flattened(),
             Some(&w.fc2_b),
             act,
+            scratch,
             &mut b.fc2,
         )?;
         let mut logits = [0.0; CLASSES];
-        A::dense_f32(
+        k3.run(
             &b.fc2,
             w.fc3_w.as_flattened(),
             Some(&w.fc3_b),
             Activation::Identity,
+            scratch,
             &mut logits,
         )?;
+        if logits.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFinite);
+        }
         Ok(logits)
     }
 
     /// The predicted class, `0..10`.
     ///
     /// # Errors
-    /// [`Error::NonFinite`] if a pixel is NaN or infinite.
+    /// As [`logits`](Self::logits).
     pub fn predict(&mut self, image: &Image) -> Result<usize, Error> {
         argmax(&self.logits(image)?)
     }
 
-    /// The conv1 feature maps of `image` (28×28×6, after the activation), computed whole, for
-    /// visualisation.
+    /// The conv1 feature maps of `image` (28×28×6, after the activation), computed whole by
+    /// the plan's conv1 kernel, for visualisation.
     ///
     /// # Errors
     /// [`Error::NonFinite`] if a pixel is NaN or infinite.
@@ -366,56 +679,83 @@ impl<'w, A: Algorithm> Lenet5F32<'w, A> {
         if flat(image).iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFinite);
         }
-        let w = self.weights;
-        A::conv2d_f32(
+        let w = &self.weights.w;
+        // The filters are packed in the order of the plan's conv1 kernel: it computes the maps.
+        P::CONV1_F32.run(
             &CONV1,
             flat(image),
             w.conv1_w.as_flattened().as_flattened().as_flattened(),
             Some(&w.conv1_b),
             w.variant.activation(),
+            &mut [0.0; scratch_conv1_full_f32()],
             flat_mut(out),
         )?;
         Ok(())
     }
 }
 
-/// Convolution fused with the 2×2, stride-2 pooling after it: output rows are computed two at a
-/// time into `band` and pooled into one row of `pooled` at once.
-#[allow(clippy::too_many_arguments)]
-fn conv_pool<A: Algorithm, const C: usize>(
-    g: &Conv2dGeometry,
-    input: &[f32],
-    weights: &[f32],
-    bias: &[f32; C],
-    act: Activation,
-    variant: Variant,
-    band: &mut [f32],
-    pooled: &mut [f32],
-) -> Result<(), Error> {
-    let d = g.dims()?;
-    let in_row = g.in_w * g.in_c;
-    let pool = Pool2dGeometry::new([2, d.out_w, C], [2, 2]);
-    let pooled_row = (d.out_w / 2) * C;
-    for (py, out) in pooled.chunks_exact_mut(pooled_row).enumerate() {
-        let (bg, rows) = g.row_band(2 * py, 2)?;
-        A::conv2d_f32(
-            &bg,
-            &input[rows.start * in_row..rows.end * in_row],
-            weights,
-            Some(bias),
-            act,
-            band,
-        )?;
-        match variant {
-            Variant::Classic => {
-                A::avg_pool2d_f32(&pool, AvgPoolDivisor::IncludePadding, band, out)?
-            }
-            Variant::Modern => A::max_pool2d_f32(&pool, band, out)?,
-        }
+/// Scratch any f32 kernel needs for the whole of conv1 (for [`Lenet5F32::conv1_maps`]).
+const fn scratch_conv1_full_f32() -> usize {
+    let mut m = 0;
+    let mut i = 0;
+    while i < Conv2dF32Kernel::ALL.len() {
+        m = max(m, Conv2dF32Kernel::ALL[i].scratch_len(&CONV1));
+        i += 1;
     }
-    Ok(())
+    m
+}
+
+/// Convolution fused with the 2×2, stride-2 pooling after it: output rows are computed two at
+/// a time into `band` and pooled into one row of `pooled` at once.
+struct FusedPool {
+    pool: Pool2dKernel,
+    variant: Variant,
+}
+
+impl FusedPool {
+    #[allow(clippy::too_many_arguments)]
+    fn conv_pool<const C: usize>(
+        &self,
+        conv: Conv2dF32Kernel,
+        g: &Conv2dGeometry,
+        input: &[f32],
+        weights: &[f32],
+        bias: &[f32; C],
+        act: Activation,
+        band: &mut [f32],
+        scratch: &mut [f32],
+        pooled: &mut [f32],
+    ) -> Result<(), Error> {
+        let d = g.dims()?;
+        let in_row = g.in_w * g.in_c;
+        let pool = Pool2dGeometry::new([2, d.out_w, C], [2, 2]);
+        let pooled_row = (d.out_w / 2) * C;
+        for (py, out) in pooled.chunks_exact_mut(pooled_row).enumerate() {
+            let (bg, rows) = g.row_band(2 * py, 2)?;
+            conv.run(
+                &bg,
+                &input[rows.start * in_row..rows.end * in_row],
+                weights,
+                Some(bias),
+                act,
+                scratch,
+                band,
+            )?;
+            match self.variant {
+                Variant::Classic => {
+                    self.pool
+                        .avg_f32(&pool, AvgPoolDivisor::IncludePadding, band, out)?
+                }
+                Variant::Modern => self.pool.max_f32(&pool, band, out)?,
+            }
+        }
+        Ok(())
+    }
 }
 
 mod i8;
 
-pub use i8::{CLASSIC_I8, Lenet5I8, Lenet5I8Weights, MODERN_I8, QuantLayer};
+pub use i8::{
+    CLASSIC_I8, Lenet5I8, Lenet5I8Raw, Lenet5I8Weights, MODERN_I8, PackedI8, QuantLayer, RawLayer,
+    classic_i8, modern_i8,
+};

@@ -17,9 +17,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, ValueEnum};
-use tinyconv::Direct;
+use tinyconv::models::Auto;
 use tinyconv::models::lenet5::{
-    Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Weights, Variant, image_from_u8,
+    Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Weights, PackedF32, PackedI8, Variant,
+    image_from_u8,
 };
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -96,14 +97,16 @@ fn main() -> Result<()> {
     println!("wrote {} ({} bytes)", i8_path.display(), qblob.len());
 
     let test = tinyconv_data::load_dir(&args.data)?;
-    let mut f = Lenet5F32::<Direct>::new(&weights);
-    let mut i = Lenet5I8::<Direct>::new(&q);
+    let packed_f = Box::new(PackedF32::<Auto>::pack(&weights).map_err(|e| anyhow!("{e}"))?);
+    let packed_i = Box::new(PackedI8::<Auto>::pack(&q).map_err(|e| anyhow!("{e}"))?);
+    let mut f = Box::new(Lenet5F32::new(&*packed_f));
+    let mut i = Box::new(Lenet5I8::new(&*packed_i));
     let (mut cf, mut ci) = (0, 0);
     for (img, &label) in test.images.iter().zip(&test.labels) {
         cf += usize::from(
             f.predict(&image_from_u8(img)).map_err(|e| anyhow!("{e}"))? == label as usize,
         );
-        ci += usize::from(i.predict_u8(img) == label as usize);
+        ci += usize::from(i.predict_u8(img).map_err(|e| anyhow!("{e}"))? == label as usize);
     }
     let n = test.len() as f64;
     println!(

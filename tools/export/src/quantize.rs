@@ -9,7 +9,7 @@ use anyhow::{Result, ensure};
 use tinyconv::conv::reference as conv_ref;
 use tinyconv::dense::reference as dense_ref;
 use tinyconv::models::lenet5::{
-    CONV1, CONV2, Lenet5I8Weights, Lenet5Weights, MODERN_I8, QuantLayer, Variant,
+    CONV1, CONV2, Lenet5I8Weights, Lenet5Weights, MODERN_I8, RawLayer, Variant,
 };
 use tinyconv::pool::reference as pool_ref;
 use tinyconv::quant::{QuantParams, SIGMOID_OUTPUT_PARAMS, sigmoid_table};
@@ -73,13 +73,13 @@ pub fn calibrate(w: &Lenet5Weights, images: &[[f32; 784]]) -> [Range; 5] {
     for img in images {
         let mut c1 = vec![0.0; 28 * 28 * 6];
         let w1 = w.conv1_w.as_flattened().as_flattened().as_flattened();
-        conv_ref::conv2d_f32(&CONV1, img, w1, Some(&w.conv1_b), fused, &mut c1).unwrap();
+        conv_ref::conv2d_f32(&CONV1, img, w1, Some(&w.conv1_b), fused, &mut [], &mut c1).unwrap();
         r[0].observe(&c1);
         after(&mut c1);
         let p1 = pool(&c1, 28, 6);
         let mut c2 = vec![0.0; 10 * 10 * 16];
         let w2 = w.conv2_w.as_flattened().as_flattened().as_flattened();
-        conv_ref::conv2d_f32(&CONV2, &p1, w2, Some(&w.conv2_b), fused, &mut c2).unwrap();
+        conv_ref::conv2d_f32(&CONV2, &p1, w2, Some(&w.conv2_b), fused, &mut [], &mut c2).unwrap();
         r[1].observe(&c2);
         after(&mut c2);
         let p2 = pool(&c2, 10, 16);
@@ -111,7 +111,7 @@ fn layer<const N: usize, const C: usize>(
     bias: &[f32],
     input: QuantParams,
     output: QuantParams,
-    l: &mut QuantLayer<N, C>,
+    l: &mut RawLayer<N, C>,
 ) -> Result<()> {
     ensure!(weights.len() == N && bias.len() == C);
     let k = N / C;
@@ -134,7 +134,7 @@ fn layer<const N: usize, const C: usize>(
 
 /// The int8 model of `w`, with activation parameters from `ranges` (see [`calibrate`]).
 pub fn quantize(w: &Lenet5Weights, ranges: &[Range; 5]) -> Result<Lenet5I8Weights> {
-    let mut q = MODERN_I8.clone();
+    let mut q = MODERN_I8.raw();
     q.variant = w.variant;
     q.input = QuantParams::new(1.0 / 255.0, -128).map_err(|e| anyhow::anyhow!("{e}"))?;
     let out: Vec<QuantParams> = ranges.iter().map(Range::params).collect::<Result<_>>()?;
@@ -176,10 +176,6 @@ pub fn quantize(w: &Lenet5Weights, ranges: &[Range; 5]) -> Result<Lenet5I8Weight
         ],
         Variant::Modern => [[0; 256]; 4],
     };
-    // Encode and decode: the decoder derives the multipliers and ranges and checks everything.
-    let mut buf = vec![0u8; Lenet5I8Weights::encoded_len(w.variant)];
-    q.encode_into(&mut buf)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Lenet5I8Weights::decode(&buf)
-        .map_err(|e| anyhow::anyhow!("quantized model does not decode: {e}"))
+    // `new` derives the multipliers and ranges and checks everything.
+    Lenet5I8Weights::new(&q).map_err(|e| anyhow::anyhow!("quantized model is invalid: {e}"))
 }
