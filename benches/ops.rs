@@ -107,7 +107,7 @@ fn depthwise(c: &mut Criterion<ThreadCpuTime>) {
             .map(|o| quantize_multiplier(1.0 / (200.0 + o as f64)).expect("valid scale"))
             .collect();
         let bias: Vec<i32> = (0..g.out_c).map(|o| (o as i32 - 8) * 100).collect();
-        let p = LayerParamsI8::new(-3, 5, &multipliers).with_bias(&bias);
+        let p = LayerParamsI8::new(-3, 5, &multipliers, Some(&bias));
         let mut yq = vec![0i8; d.output_len];
         for k in DepthwiseI8Kernel::ALL {
             let mut packed = vec![0i8; wq.len()];

@@ -323,7 +323,7 @@ fn int8_by_hand() {
     let x = [0i8, 1, 2, 3, 4, 5, 6, 7, 8]; // x + 1 = 1..=9
     let w = [1i8; 9];
     let m = [QuantizedMultiplier::ONE];
-    let p = LayerParamsI8::new(-1, 0, &m);
+    let p = LayerParamsI8::new(-1, 0, &m, None);
     let y = check_depthwise_i8(&g, &x, &w, &p);
     // Corner (0,0): 1 + 2 + 4 + 5 = 12; centre: 45; (2,2): 5 + 6 + 8 + 9 = 28.
     assert_eq!((y[0], y[4], y[8]), (12, 45, 28));
@@ -333,7 +333,7 @@ fn int8_by_hand() {
 fn errors_are_reported() {
     let g = Conv2dGeometry::depthwise([4, 4, 3], 1, [3, 3]);
     let m = [QuantizedMultiplier::ONE];
-    let p = LayerParamsI8::new(0, 0, &m);
+    let p = LayerParamsI8::new(0, 0, &m, None);
     // out_c not a multiple of in_c.
     let bad = Conv2dGeometry::new([4, 4, 3], 4, [3, 3]);
     assert!(matches!(
@@ -375,7 +375,10 @@ fn errors_are_reported() {
         );
         // A bias beyond the accumulator bound.
         let huge = [i32::MAX; 3];
-        let p2 = p.with_bias(&huge);
+        let p2 = LayerParamsI8 {
+            bias: Some(&huge),
+            ..p
+        };
         assert_eq!(
             k.run(&g, &[0; 48], &[0; 27], &p2, &mut [], &mut y),
             Err(Error::AccumulatorOverflow)

@@ -152,7 +152,7 @@ pub fn depthwise_conv2d_f32(
 /// use tinyconv::{Conv2dGeometry, depthwise::reference, quant::{LayerParamsI8, QuantizedMultiplier}};
 /// // One channel, multiplier 2: filters [1, 1] and [1, −1] over 1×3; input zero point −1.
 /// let g = Conv2dGeometry::depthwise([1, 3, 1], 2, [1, 2]);
-/// let p = LayerParamsI8::new(-1, 0, &[QuantizedMultiplier::ONE]).with_bias(&[100, 0]);
+/// let p = LayerParamsI8::new(-1, 0, &[QuantizedMultiplier::ONE], Some(&[100, 0]));
 /// let mut y = [0i8; 4];
 /// reference::depthwise_conv2d_i8(&g, &[1, 3, 7], &[1, 1, 1, -1], &p, &mut [], &mut y).unwrap();
 /// // (1+1) + (3+1) + 100 = 106, (1+1) − (3+1) = −2; then 4 + 8 + 100 = 112, 4 − 8 = −4.

@@ -23,7 +23,6 @@ use crate::error::Error;
 use crate::geometry::{Conv2dGeometry, Pool2dGeometry};
 use crate::models::Scratch;
 use crate::models::blob::{self, Cursor, Precision, const_try};
-use crate::pool::Pool2dKernel;
 use crate::quant::{
     ActivationRange, LayerParamsI8, QuantParams, QuantizedMultiplier, SIGMOID_OUTPUT_PARAMS,
     apply_table_in_place, check_accumulator, max_abs_bias, quantize, requant_multiplier,
