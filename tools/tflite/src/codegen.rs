@@ -473,10 +473,12 @@ impl Gen<'_> {
         })?;
         let range = self.range_expr(op, fused, op.output)?;
         let _ = out_c;
-        let mut p = format!("LayerParamsI8::new({in_zp}, {out_zp}, &{prefix}_MULTIPLIERS)");
-        if bias.is_some() {
-            let _ = write!(p, "\n    .with_bias(&{prefix}_BIAS)");
-        }
+        let b = if bias.is_some() {
+            format!("Some(&{prefix}_BIAS)")
+        } else {
+            "None".to_string()
+        };
+        let mut p = format!("LayerParamsI8::new({in_zp}, {out_zp}, &{prefix}_MULTIPLIERS, {b})");
         let _ = write!(p, "\n    .with_range({range})");
         let _ = writeln!(
             self.statics,
@@ -587,7 +589,7 @@ impl Gen<'_> {
                         let params =
                             self.params_i8(op, &prefix, *activation, w.output[2], patch, false)?;
                         format!(
-                            "conv::direct::conv2d_i8(&{geometry}, x, &{weights}, &{params}, y)?;"
+                            "conv::direct::conv2d_i8(&{geometry}, x, &{weights}, &{params}, &mut [], y)?;"
                         )
                     }
                     Precision::F32 => {
@@ -599,7 +601,7 @@ impl Gen<'_> {
                             "None".into()
                         };
                         format!(
-                            "conv::direct::conv2d_f32(&{geometry}, x, &{weights}, {b}, {act}, y)?;"
+                            "conv::direct::conv2d_f32(&{geometry}, x, &{weights}, {b}, {act}, &mut [], y)?;"
                         )
                     }
                 };
