@@ -23,7 +23,15 @@ impl Padding {
     /// No padding ("valid" convolution: only windows fully inside the input).
     pub const VALID: Padding = Padding::new(0, 0, 0, 0);
 
-    /// Padding given side by side.
+    /// Padding given side by side, in the order of the field names: `top`, `bottom`, `left`,
+    /// `right` (the struct literal `Padding { top, bottom, left, right }` says the same with
+    /// names).
+    ///
+    /// ```
+    /// use tinyconv::Padding;
+    /// let p = Padding::new(0, 1, 2, 3);
+    /// assert_eq!(p, Padding { top: 0, bottom: 1, left: 2, right: 3 });
+    /// ```
     pub const fn new(top: usize, bottom: usize, left: usize, right: usize) -> Self {
         Padding {
             top,
@@ -36,6 +44,16 @@ impl Padding {
     /// The same padding `p` on all four sides.
     pub const fn uniform(p: usize) -> Self {
         Padding::new(p, p, p, p)
+    }
+
+    /// PyTorch's `padding=(ph, pw)`: `ph` rows above and below, `pw` columns left and right.
+    ///
+    /// ```
+    /// use tinyconv::Padding;
+    /// assert_eq!(Padding::symmetric(1, 2), Padding::new(1, 1, 2, 2));
+    /// ```
+    pub const fn symmetric(ph: usize, pw: usize) -> Self {
+        Padding::new(ph, ph, pw, pw)
     }
 
     /// TensorFlow's "same" padding: the output has `ceil(input / stride)` pixels per axis; the

@@ -44,6 +44,7 @@ pub use lut::{
 pub use params::{
     ActivationRange, PerChannelScales, QuantParams, bias_scale, check_bias_scale, check_scale,
     check_weight_zero_point, check_weights_i8, requant_multiplier, requant_multiplier_f32_product,
+    requant_multipliers_into,
 };
 pub use requantize::{
     QuantizedMultiplier, Rounding, multiply_by_quantized_multiplier,

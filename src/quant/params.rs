@@ -233,6 +233,47 @@ impl<const C: usize> PerChannelScales<C> {
     }
 }
 
+/// Per-channel requantization multipliers when the channel count is known only at run time
+/// (e.g. a model read from a file): `out[c] = requant_multiplier(input_scale, weight_scales[c],
+/// output_scale)`, the slice form of [`PerChannelScales::requant_multipliers`].
+///
+/// ```
+/// use tinyconv::quant::{QuantParams, QuantizedMultiplier, requant_multiplier, requant_multipliers_into};
+/// let (input, output) = (QuantParams::new(0.02, 0)?, QuantParams::new(0.1, 0)?);
+/// let scales = vec![0.01f32, 0.005, 0.002];
+/// let mut m = vec![QuantizedMultiplier::ZERO; scales.len()];
+/// requant_multipliers_into(input, &scales, output, &mut m)?;
+/// assert_eq!(m[1], requant_multiplier(0.02, 0.005, 0.1)?);
+/// # Ok::<(), tinyconv::quant::QuantError>(())
+/// ```
+///
+/// # Errors
+/// [`QuantError`] for a weight scale that is not positive and finite or a multiplier outside
+/// TFLite's range; [`QuantError::LengthMismatch`] if `out` is not as long as `weight_scales`.
+pub const fn requant_multipliers_into(
+    input: QuantParams,
+    weight_scales: &[f32],
+    output: QuantParams,
+    out: &mut [QuantizedMultiplier],
+) -> Result<(), QuantError> {
+    if out.len() != weight_scales.len() {
+        return Err(QuantError::LengthMismatch {
+            what: "output",
+            expected: weight_scales.len(),
+            actual: out.len(),
+        });
+    }
+    let mut c = 0;
+    while c < weight_scales.len() {
+        match requant_multiplier(input.scale(), weight_scales[c], output.scale()) {
+            Ok(m) => out[c] = m,
+            Err(e) => return Err(e),
+        }
+        c += 1;
+    }
+    Ok(())
+}
+
 /// The scale of an `i32` bias: `input_scale · weight_scale` (computed in `f32`), zero point 0.
 ///
 /// With this scale the bias adds directly to the accumulator `Σ (in − in_zp) · w`.
