@@ -38,6 +38,21 @@
 //! SIMD comes from [`wide`], which selects its instructions at compile time from the target
 //! features (`-C target-cpu=x86-64-v3` for AVX2 + FMA; scalar code on Cortex-M0).
 //!
+//! ## The other layers
+//!
+//! | module | ops |
+//! |---|---|
+//! | [`depthwise`] | depthwise convolution: reference, SIMD and scalar (Cortex-M) kernels, [`depthwise::DepthwiseConv2d`] |
+//! | [`conv::conv1d`] | 1-D convolution over `[W][C]` on the 2-D kernels |
+//! | [`elementwise`] | ADD (int8: TFLite's rescaling to a common scale) |
+//! | [`reduce`] | MEAN over H, W (global average pooling) |
+//! | [`activation`] | int8 LOGISTIC, TANH, SOFTMAX as TFLite's integer kernels; RELU/RELU6 |
+//! | [`shape`] | PAD, CONCATENATION, RESHAPE / flatten |
+//! | [`batchnorm`] | folding batch norm into f32 filters, at compile time |
+//!
+//! Every int8 op is bit-exact with TensorFlow Lite Micro's interpreter on golden data
+//! (`tests/op_goldens.rs`, made by `tools/tflite/scripts/make_op_goldens.py`).
+//!
 //! ## Layouts
 //! Activations `[H][W][C]`; convolution filters `[C_out][KH][KW][C_in]` (TFLite, CMSIS-NN);
 //! dense weights `[out][in]` (PyTorch).
@@ -64,14 +79,18 @@
 #![deny(missing_docs)]
 
 pub mod activation;
+pub mod batchnorm;
 pub mod conv;
 pub mod dense;
 pub mod depthwise;
+pub mod elementwise;
 pub mod error;
 pub mod geometry;
 pub mod models;
 pub mod pool;
 pub mod quant;
+pub mod reduce;
+pub mod shape;
 pub mod tensor;
 
 mod gemm;

@@ -43,6 +43,7 @@
 //! # Ok::<(), tinyconv::Error>(())
 //! ```
 
+pub mod conv1d;
 pub mod direct;
 pub mod im2col;
 mod layer;

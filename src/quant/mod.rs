@@ -26,16 +26,26 @@
 //! - [`quantize`] / [`dequantize`]: conversions between `f32` and `i8`.
 //! - [`sigmoid_table`] / [`tanh_table`] / [`apply_table`]: int8 activations as 256-entry
 //!   lookup tables.
+//! - [`exp_on_negative_values`], [`fixed_point_logistic`], [`fixed_point_tanh`],
+//!   [`get_reciprocal`], ...: gemmlowp's fixed-point arithmetic, which TFLite's integer
+//!   LOGISTIC, TANH and SOFTMAX use; [`quantize_multiplier_smaller_than_one`] (ADD).
 //!
 //! Nothing here allocates or panics; every fallible constructor returns a [`QuantError`].
 
 mod convert;
+mod fixed_point;
 mod layer;
 mod lut;
 mod params;
 mod requantize;
 
 pub use convert::{dequantize, dequantize_slice, quantize, quantize_slice};
+pub use fixed_point::{
+    exp_on_interval_between_negative_one_quarter_and_0_excl, exp_on_negative_values,
+    get_reciprocal, logistic as fixed_point_logistic, one_minus_x_over_one_plus_x_for_x_in_0_1,
+    one_over_one_plus_x_for_x_in_0_1, quantize_multiplier_smaller_than_one, rounding_half_sum,
+    saturating_rounding_multiply_by_pot, tanh as fixed_point_tanh,
+};
 pub use layer::{LayerParamsI8, MAX_ABS_PRODUCT, check_accumulator, max_abs_bias};
 pub use lut::{
     SIGMOID_OUTPUT_PARAMS, TANH_OUTPUT_PARAMS, apply_table, apply_table_in_place, build_table,

@@ -1,12 +1,28 @@
-//! Element-wise activations (f32), softmax, argmax and top-k.
+//! Element-wise activations (f32), softmax, argmax and top-k, and the int8 activations with
+//! TFLite's integer semantics.
 //!
 //! Activations are also fused into the outputs of convolution and dense layers: every f32 kernel
 //! takes an [`Activation`] and applies it as it writes each output element.
+//!
+//! | module | op |
+//! |---|---|
+//! | [`logistic_tanh`] | LOGISTIC and TANH: int8 as TFLite's integer kernels (gemmlowp fixed point), f32 |
+//! | [`softmax`](mod@softmax) | SOFTMAX over the last axis: int8 as TFLite's quantized kernel, f32 with `beta` |
+//! | here | [`Activation`], [`clamp_i8`] (fused RELU/RELU6 in int8), [`ReluI8`] (RELU between two quantizations), [`argmax`], [`top_k`] |
+
+pub mod logistic_tanh;
+pub mod softmax;
+
+pub use logistic_tanh::{LogisticI8, TanhI8, logistic_f32, logistic_i8, tanh_f32, tanh_i8};
+pub use softmax::{SoftmaxI8, softmax_f32, softmax_i8};
 
 use num_traits::Float;
 
-use crate::error::Error;
-use crate::quant::ActivationRange;
+use crate::error::{Error, check_len};
+use crate::quant::{
+    ActivationRange, QuantError, QuantParams, QuantizedMultiplier,
+    multiply_by_quantized_multiplier, quantize_multiplier,
+};
 
 /// An element-wise activation function, fused into a layer's output.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -151,6 +167,79 @@ pub fn argmax_i8(xs: &[i8]) -> Result<usize, Error> {
 pub fn clamp_i8(range: ActivationRange, data: &mut [i8]) {
     for x in data {
         *x = (*x).clamp(range.min(), range.max());
+    }
+}
+
+/// int8 RELU from one quantization to another, as TensorFlow Lite Micro's `ReluQuantized`:
+///
+/// ```text
+/// out = clamp(zp_out + MultiplyByQuantizedMultiplier(q − zp_in, s_in / s_out), zp_out, 127)
+/// ```
+///
+/// with the multiplier from the `f32` quotient `s_in / s_out` (TFLite divides in `f32`, then
+/// widens). When input and output share their quantization (a RELU fused after a layer) this
+/// is [`clamp_i8`] with [`ActivationRange::relu`]; TFLite Micro's int8 RELU6 is always that
+/// clamp ([`ActivationRange::relu6`] of the *input* quantization: it ignores the output's).
+///
+/// ```
+/// use tinyconv::activation::ReluI8;
+/// use tinyconv::quant::QuantParams;
+/// let r = ReluI8::new(QuantParams::new(0.1, -10)?, QuantParams::new(0.05, -128)?)?;
+/// let mut y = [0i8; 3];
+/// r.run(&[-50, -10, 20], &mut y)?;
+/// assert_eq!(y, [-128, -128, -68]); // 0.1 · 30 = 3.0 → 60 steps of 0.05 − 128
+/// # Ok::<(), tinyconv::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReluI8 {
+    input_zero_point: i8,
+    output_zero_point: i8,
+    multiplier: QuantizedMultiplier,
+}
+
+impl ReluI8 {
+    /// From the input and output quantization.
+    ///
+    /// # Errors
+    /// [`QuantError::ShiftOutOfRange`] if `s_in / s_out ≥ 2^30`.
+    pub const fn new(input: QuantParams, output: QuantParams) -> Result<Self, QuantError> {
+        match quantize_multiplier((input.scale() / output.scale()) as f64) {
+            Ok(multiplier) => Ok(ReluI8 {
+                input_zero_point: input.zero_point(),
+                output_zero_point: output.zero_point(),
+                multiplier,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One element.
+    #[inline]
+    #[must_use]
+    pub const fn apply(&self, q: i8) -> i8 {
+        let x = q as i32 - self.input_zero_point as i32;
+        let v = multiply_by_quantized_multiplier(x, self.multiplier)
+            .saturating_add(self.output_zero_point as i32);
+        // TFLite: [max(−128, zp + round(0 / s_out)), 127] = [zp, 127].
+        if v < self.output_zero_point as i32 {
+            self.output_zero_point
+        } else if v > 127 {
+            127
+        } else {
+            v as i8
+        }
+    }
+
+    /// RELU over a slice.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless `input` and `output` have the same length.
+    pub fn run(&self, input: &[i8], output: &mut [i8]) -> Result<(), Error> {
+        check_len("output", input.len(), output.len())?;
+        for (y, &q) in output.iter_mut().zip(input) {
+            *y = self.apply(q);
+        }
+        Ok(())
     }
 }
 
