@@ -6,6 +6,9 @@
 //! - `depthwise/<layer>`: `f32-reference`, `f32-simd`, `f32-scalar`, `i8-reference`, `i8-simd`,
 //!   `i8-scalar` on DS-CNN's 3×3 over 25×5×64 (SAME) and a MobileNet-style 3×3 stride 2 over
 //!   32×32×32 (SAME); throughput = MACs (`out_h · out_w · out_c · kh · kw`).
+//! - `elementwise/<op>`: int8 and f32 ADD (ResNet-8's 32×32×16 residual), MEAN over 25×5×64
+//!   (DS-CNN's global average), SOFTMAX over 12 classes, LOGISTIC and TANH over 4096 values
+//!   (exact integer kernel vs its 256-entry table); throughput = elements read.
 //!
 //! Time is the benchmark thread's CPU time, as in `benches/conv.rs`.
 //! `TINYCONV_BENCH_QUICK=1` shortens warm-up and measurement.
@@ -123,10 +126,97 @@ fn depthwise(c: &mut Criterion<ThreadCpuTime>) {
     }
 }
 
+fn elementwise(c: &mut Criterion<ThreadCpuTime>) {
+    use tinyconv::activation::{
+        LogisticI8, SoftmaxI8, TanhI8, logistic_i8, softmax_f32, softmax_i8, tanh_i8,
+    };
+    use tinyconv::elementwise::{AddParamsI8, add_f32, add_i8};
+    use tinyconv::quant::{ActivationRange, QuantParams, apply_table};
+    use tinyconv::reduce::{MeanParamsI8, mean_hw_f32, mean_hw_i8};
+
+    let qa = QuantParams::new(0.05, -3).expect("valid");
+    let qb = QuantParams::new(0.11, 7).expect("valid");
+    let qo = QuantParams::new(0.12, -1).expect("valid");
+
+    let n = 32 * 32 * 16;
+    let mut group = c.benchmark_group("elementwise/add_32x32x16");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(n as u64));
+    let (a, b) = (data_i8(n, 1, -128), data_i8(n, 2, -128));
+    let mut y = vec![0i8; n];
+    let p = AddParamsI8::new(qa, qb, qo, ActivationRange::relu(qo)).expect("valid");
+    group.bench_function("i8", |bch| {
+        bch.iter(|| add_i8(&p, black_box(&a), &b, &mut y).unwrap())
+    });
+    let (af, bf) = (data(n, 3), data(n, 4));
+    let mut yf = vec![0.0f32; n];
+    group.bench_function("f32", |bch| {
+        bch.iter(|| add_f32(black_box(&af), &bf, Activation::Relu, &mut yf).unwrap())
+    });
+    group.finish();
+
+    let shape = [25, 5, 64];
+    let n = 25 * 5 * 64;
+    let mut group = c.benchmark_group("elementwise/mean_25x5x64");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(n as u64));
+    let x = data_i8(n, 5, -128);
+    let mut y = vec![0i8; 64];
+    let p = MeanParamsI8::new(qa, qo, 125).expect("valid");
+    group.bench_function("i8", |bch| {
+        bch.iter(|| mean_hw_i8(shape, black_box(&x), &p, &mut y).unwrap())
+    });
+    let xf = data(n, 6);
+    let mut yf = vec![0.0f32; 64];
+    group.bench_function("f32", |bch| {
+        bch.iter(|| mean_hw_f32(shape, black_box(&xf), &mut yf).unwrap())
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("elementwise/softmax_12");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(12));
+    let x = data_i8(12, 7, -128);
+    let mut y = vec![0i8; 12];
+    let p = SoftmaxI8::new(0.1, 1.0).expect("valid");
+    group.bench_function("i8", |bch| {
+        bch.iter(|| softmax_i8(&p, 12, black_box(&x), &mut y).unwrap())
+    });
+    let xf = data(12, 8);
+    let mut yf = vec![0.0f32; 12];
+    group.bench_function("f32", |bch| {
+        bch.iter(|| softmax_f32(1.0, 12, black_box(&xf), &mut yf).unwrap())
+    });
+    group.finish();
+
+    let n = 4096;
+    let mut group = c.benchmark_group("elementwise/logistic_tanh_4096");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(n as u64));
+    let x = data_i8(n, 9, -128);
+    let mut y = vec![0i8; n];
+    let s = LogisticI8::new(qa);
+    let t = TanhI8::new(qa);
+    let (st, tt) = (s.table(), t.table());
+    group.bench_function("logistic-i8-exact", |bch| {
+        bch.iter(|| logistic_i8(&s, black_box(&x), &mut y).unwrap())
+    });
+    group.bench_function("logistic-i8-table", |bch| {
+        bch.iter(|| apply_table(&st, black_box(&x), &mut y).unwrap())
+    });
+    group.bench_function("tanh-i8-exact", |bch| {
+        bch.iter(|| tanh_i8(&t, black_box(&x), &mut y).unwrap())
+    });
+    group.bench_function("tanh-i8-table", |bch| {
+        bch.iter(|| apply_table(&tt, black_box(&x), &mut y).unwrap())
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(ThreadCpuTime);
-    targets = depthwise
+    targets = depthwise, elementwise
 }
 
 criterion_main!(benches);
