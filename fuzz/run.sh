@@ -9,7 +9,7 @@
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz --locked`). New corpus
 # entries go to $TINYCONV_FUZZ_WORK (default: a temporary directory), not to the committed seeds
-# in fuzz/corpus/.
+# in fuzz/corpus/. $TINYCONV_FUZZ_ARGS adds libFuzzer flags (fuzz/campaign.sh passes -runs=N).
 set -uo pipefail
 
 secs=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
@@ -17,18 +17,19 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 cd "$here"
-all=(conv2d_f32 conv2d_i8 pool2d dense requantize shapes model_loader)
+all=(conv2d_f32 conv2d_i8 pool2d dense requantize shapes model_loader model_inference)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 work=${TINYCONV_FUZZ_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/tinyconv-fuzz.XXXXXX")}
-# Fuzz the SIMD code paths the desktop build ships (AVX2 + FMA), as .cargo/config.toml does;
-# cargo-fuzz appends its own flags to RUSTFLAGS.
-if [ "$(uname -m)" = x86_64 ]; then
+# Fuzz the SIMD code paths the desktop build ships (AVX2 + FMA), as .cargo/config.toml does,
+# unless RUSTFLAGS names a CPU itself (CI's scalar pass: `--cfg tinyconv_scalar_kernels -C
+# target-cpu=x86-64` with its own CARGO_TARGET_DIR). cargo-fuzz appends its flags to RUSTFLAGS.
+if [ "$(uname -m)" = x86_64 ] && [[ "${RUSTFLAGS:-}" != *target-cpu* ]]; then
   export RUSTFLAGS="${RUSTFLAGS:-} -C target-cpu=x86-64-v3"
 fi
 
-echo "building fuzz targets (cargo +nightly fuzz build -O)"
-if ! cargo +nightly fuzz build -O; then
+echo "building fuzz targets (cargo +nightly fuzz build -O -a --no-trace-compares)"
+if ! cargo +nightly fuzz build -O -a --no-trace-compares; then
   echo "fuzz build failed" >&2
   exit 2
 fi
@@ -37,20 +38,29 @@ triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
 bin="${CARGO_TARGET_DIR:-$here/target}/$triple/release"
 
 status=0
-declare -A execs result
+declare -A execs result cpu
+# CPU seconds (user + sys) of each run: on a shared machine, executions per CPU second say more
+# than executions per wall second.
+TIMEFORMAT='%3U %3S'
+
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "artifacts/$t"
   rm -f artifacts/"$t"/*
-  # The shipped model files make good seeds for the loader (they are not committed here).
-  if [ "$t" = model_loader ]; then
-    cp "$root"/models/*.bin "$work/$t/" 2>/dev/null || true
+  # The shipped model files are the seeds of the model targets (not duplicated under corpus/).
+  if [ "$t" = model_loader ] || [ "$t" = model_inference ]; then
+    cp "$root"/models/*.bin "$work/$t/"
   fi
+  corpora=("$work/$t")
+  [ -d "corpus/$t" ] && corpora+=("corpus/$t")
   log="$work/$t.log"
   echo "=== $t: ${secs}s"
-  "$bin/$t" "$work/$t" "corpus/$t" -artifact_prefix="artifacts/$t/" \
+  # shellcheck disable=SC2086 # TINYCONV_FUZZ_ARGS is a list of flags
+  { time "$bin/$t" "${corpora[@]}" -artifact_prefix="artifacts/$t/" \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    >"$log" 2>&1
+    ${TINYCONV_FUZZ_ARGS:-} \
+    >"$log" 2>&1; } 2>"$log.cpu"
   rc=$?
+  cpu[$t]=$(awk '{printf "%.1f", $1 + $2}' "$log.cpu")
   execs[$t]=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   if [ $rc -eq 0 ]; then
     result[$t]=ok
@@ -68,9 +78,10 @@ for t in "${targets[@]}"; do
 done
 
 echo
-printf '%-14s %14s  %s\n' target executions result
+printf '%-16s %14s %8s  %s\n' target executions "CPU s" result
 for t in "${targets[@]}"; do
-  printf '%-14s %14s  %s\n' "$t" "${execs[$t]:-?}" "${result[$t]}"
+  printf '%-16s %14s %8s  %s\n' "$t" "${execs[$t]:-?}" "${cpu[$t]:-?}" "${result[$t]}"
 done
+echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "(logs and grown corpora in $work)"
 exit $status

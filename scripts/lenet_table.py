@@ -23,10 +23,11 @@ ap.add_argument("--allow-dirty", action="store_true", help="measure a dirty tree
 args = ap.parse_args()
 commit = measured_commit(args.allow_dirty, "lenet_table.py")
 
-cmd = ["cargo", "run", "--release", "--quiet", "--example", "lenet", "--", "--json"]
+cmd = ["cargo", "run", "--release", "--quiet", "--example", "lenet", "--", "--json", "--full"]
 if args.shipped:
     cmd.append("--shipped")
-out = subprocess.run(cmd, cwd=root, check=True, capture_output=True, text=True).stdout
+# The example's progress goes to stderr (shown), the JSON document to stdout.
+out = subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.PIPE, text=True).stdout
 report = json.loads(out)
 rows = report["results"]
 lines = [

@@ -32,7 +32,7 @@
 //! a layer's shape on the target, as CMSIS-NN's `arm_convolve_wrapper_s8` does; scratch sizes and
 //! weight packing are `const fn`s of the kernel and the shape, so weights are laid out for their
 //! kernel at compile time. Models take a plan that names a kernel per layer
-//! ([`models::Auto`] picks with `select`). Every optimised kernel is checked against the
+//! (`models::Auto` picks with `select`). Every optimised kernel is checked against the
 //! reference by proptest.
 //!
 //! SIMD comes from [`wide`], which selects its instructions at compile time from the target
@@ -75,6 +75,7 @@
 //! # Ok::<(), tinyconv::Error>(())
 //! ```
 #![cfg_attr(not(test), no_std)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -86,6 +87,8 @@ pub mod depthwise;
 pub mod elementwise;
 pub mod error;
 pub mod geometry;
+#[cfg(feature = "models")]
+#[cfg_attr(docsrs, doc(cfg(feature = "models")))]
 pub mod models;
 pub mod pool;
 pub mod quant;

@@ -1,7 +1,7 @@
 //! Replays the fuzzers' inputs through the fuzz targets' own checks (`fuzz/src/checks.rs`,
 //! included by path): every saved crash in `tests/fuzz_regressions/<target>-*` and every
 //! committed seed in `fuzz/corpus/<target>/`. A crash input fails this test until the bug it
-//! found is fixed.
+//! found is fixed. The model targets' seeds are the shipped weight files (`models/*.bin`).
 
 #[path = "../fuzz/src/checks.rs"]
 mod checks;
@@ -47,7 +47,15 @@ fn seed_corpora_pass_the_checks() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     let mut replayed = 0;
     for &(name, check) in checks::TARGETS {
-        let seeds = files(&corpus.join(name));
+        let mut seeds = files(&corpus.join(name));
+        if name.starts_with("model_") {
+            let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+            seeds.extend(
+                files(&models)
+                    .into_iter()
+                    .filter(|p| p.extension().is_some_and(|e| e == "bin")),
+            );
+        }
         assert!(!seeds.is_empty(), "no seeds for fuzz target {name}");
         for path in seeds {
             check(&std::fs::read(&path).unwrap());

@@ -6,7 +6,7 @@
 //!   taps of one output pixel that fall inside the image form one contiguous run of the input
 //!   row, `(j_end − j_start) · in_c` values long, and the matching filter values are contiguous
 //!   too (`[kh][kw][in_c]` layout). So each kernel row is one dot product of two contiguous
-//!   slices, computed by [`crate::gemm`]'s micro-kernel for 4 filters × 2 pixels at a time,
+//!   slices, computed by `crate::gemm`'s micro-kernel for 4 filters × 2 pixels at a time,
 //!   accumulating lane-wise over all rows and reducing once. A dilated kernel row is handled tap
 //!   by tap (runs of `in_c`).
 //! - **Single input channel** (`in_c == 1`, `stride_w == 1`, e.g. LeNet's first layer): a

@@ -3,7 +3,7 @@
 //! Output pixels are processed in tiles: for each pixel of a tile, its receptive field (the
 //! `kernel_h × kernel_w × in_c` patch, zeros where it overlaps the padding) is copied into one row
 //! of the caller's scratch buffer; then one GEMM multiplies the tile by all filters
-//! (`out[p][o] = Σ_k patch[p][k] · w[o][k]`) with [`crate::gemm`]'s micro-kernel, bias and
+//! (`out[p][o] = Σ_k patch[p][k] · w[o][k]`) with `crate::gemm`'s micro-kernel, bias and
 //! activation fused into its epilogue.
 //!
 //! The scratch size is the caller's choice and the only memory the algorithm needs:
@@ -15,7 +15,7 @@
 //! With a single input channel (LeNet's first layer) a patch is only `kernel_h · kernel_w`
 //! values, too short for dot products along it; the tile is then stored K-major (one scratch
 //! row per tap, one column per pixel, same size) and multiplied by broadcast blocks that
-//! vectorise over 8–16 output pixels (see [`crate::gemm`]).
+//! vectorise over 8–16 output pixels (see `crate::gemm`).
 
 use crate::activation::Activation;
 use crate::conv::ConvStats;

@@ -1,4 +1,4 @@
-//! SIMD dense layer: the GEMM micro-kernel of [`crate::gemm`] with one input row, 4 weight rows
+//! SIMD dense layer: the GEMM micro-kernel of `crate::gemm` with one input row, 4 weight rows
 //! per step.
 
 use crate::activation::Activation;

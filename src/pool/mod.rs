@@ -1,6 +1,6 @@
 //! 2-D pooling, max and average, per channel (channels never mix), with stride and padding.
 //!
-//! [`reference`] is the oracle; [`simd`] runs 8 channels at a time. [`Pool2d`] is the typed
+//! [`reference`](mod@reference) is the oracle; [`simd`] runs 8 channels at a time. [`Pool2d`] is the typed
 //! layer whose output size is checked at compile time.
 
 pub mod reference;

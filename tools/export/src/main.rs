@@ -58,7 +58,8 @@ fn main() -> Result<()> {
     };
     let bytes =
         std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
-    let weights = f32_export::from_safetensors(&bytes, variant)?;
+    let weights = f32_export::from_safetensors(&bytes, variant)
+        .with_context(|| format!("reading {}", args.input.display()))?;
     let out_dir = args
         .out_dir
         .clone()

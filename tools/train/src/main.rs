@@ -615,6 +615,9 @@ fn main() -> Result<()> {
 }
 
 #[cfg(test)]
+mod oracle;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
