@@ -3,7 +3,7 @@
 //!
 //! | module | how | scratch |
 //! |---|---|---|
-//! | [`reference`] | plain loops from the formula; the oracle | none |
+//! | [`reference`](mod@reference) | plain loops from the formula; the oracle | none |
 //! | [`im2col`] | patches of a tile of output pixels copied into scratch, then a SIMD GEMM | [`Conv2dF32Kernel::scratch_len`] |
 //! | [`direct`] | SIMD dot products over contiguous runs of the input, interior/border split | none |
 //!

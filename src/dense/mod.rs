@@ -1,5 +1,5 @@
 //! Dense (fully connected) layers: `y = act(W·x + b)` with `W` stored `[out][in]` (PyTorch's
-//! `nn.Linear` layout). [`reference`] is the oracle, [`simd`] runs 4 rows at a time on `f32x8`
+//! `nn.Linear` layout). [`reference`](mod@reference) is the oracle, [`simd`] runs 4 rows at a time on `f32x8`
 //! (int8: `i16` pairs and `pmaddwd`).
 //!
 //! [`DenseF32Kernel`] and [`DenseI8Kernel`] name the kernels of each precision and pick one per

@@ -17,7 +17,7 @@
 //!
 //! | module | how | packed filters | targets |
 //! |---|---|---|---|
-//! | [`reference`] | plain loops from the formula; the oracle | canonical | any |
+//! | [`reference`](mod@reference) | plain loops from the formula; the oracle | canonical | any |
 //! | [`simd`] | 16 channels per vector (`wide`), 4 output pixels per block, interior/border split | `[M][KH][KW][C]` | desktop (SSE2/AVX2/NEON/wasm) |
 //! | [`scalar`] | channel by channel, the channel's taps in registers, input offset folded into the bias in the interior | `[C·M][KH][KW]` | Cortex-M, RISC-V |
 //!

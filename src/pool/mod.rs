@@ -15,7 +15,7 @@ use crate::tensor::{Tensor, flat, flat_mut};
 /// and no packing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Pool2dKernel {
-    /// [`reference`]: the oracle.
+    /// [`reference`](mod@reference): the oracle.
     Reference,
     /// [`simd`]: 8 (f32) or 16 (int8) channels at a time.
     Simd,

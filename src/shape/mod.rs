@@ -3,9 +3,9 @@
 //!
 //! | module | op |
 //! |---|---|
-//! | [`pad`] | constant padding on each side of H, W and C (int8: the output zero point) |
-//! | [`concat`] | concatenation along an axis; int8 requantized when scales differ |
-//! | [`reshape`] | the same elements in the same order under a new shape |
+//! | [`pad`](mod@pad) | constant padding on each side of H, W and C (int8: the output zero point) |
+//! | [`concat`](mod@concat) | concatenation along an axis; int8 requantized when scales differ |
+//! | [`reshape`](mod@reshape) | the same elements in the same order under a new shape |
 
 pub mod concat;
 pub mod pad;
