@@ -6,13 +6,18 @@
 //! Groups (criterion ids `<group>/<function>`):
 //! - `machine/fma_peak_f32x8`, `machine/fma_latency_chain`: this CPU's f32 FMA throughput and
 //!   clock, measured in the same run as the kernels (for the share-of-peak column).
-//! - `conv/<layer>`: `f32-reference`, `f32-im2col`, `f32-direct`, `i8-reference`, `i8-im2col`,
-//!   `i8-direct` on LeNet-5's two convolutions and on 3×3 and 1×1 convolutions of 16–64
+//! - `conv/<layer>`: `f32-reference`, `f32-im2col`, `f32-direct`, `f32-implicit`,
+//!   `i8-reference`, `i8-im2col`, `i8-direct`, `i8-implicit` (and `*-onech` where the input has one
+//!   channel) on LeNet-5's two convolutions and on 3×3 and 1×1 convolutions of 16–64
 //!   channels on 16×16 and 32×32 maps. Throughput = multiply-accumulates (`out_h · out_w ·
 //!   c_out · kh · kw · c_in`) per call.
+//! - `convpool/<layer>`: LeNet-5's conv + 2×2 pooling pairs: the two calls (`*-im2col+pool`)
+//!   against the kernels with the pooling fused into the output stage (`*-implicit-pool`,
+//!   `*-onech-pool`); throughput = the convolution's MACs.
 //! - `pool/<layer>`: LeNet-5's poolings, reference vs SIMD, f32 and int8; throughput = window
 //!   elements read (`out_h · out_w · c · kh · kw`).
-//! - `dense/<layer>`: LeNet-5's dense layers, reference vs SIMD, f32 and int8; MACs.
+//! - `dense/<layer>`: LeNet-5's dense layers, reference vs SIMD, f32 and int8 (and int8
+//!   `blocked`, over packed weights); MACs.
 //! - `lenet5/<variant>`: a whole image through `classic` and `modern`, every precision ×
 //!   algorithm; throughput = the model's MACs (416,520 per image).
 //!
@@ -33,7 +38,7 @@ use criterion::{
 };
 use std::hint::black_box;
 use std::time::Duration;
-use tinyconv::conv::{direct, im2col, reference};
+use tinyconv::conv::{Pool2x2, direct, im2col, implicit_gemm, one_channel, reference};
 use tinyconv::models::lenet5::{self, Image, Lenet5F32, Lenet5I8, Lenet5Plan, PackedF32, PackedI8};
 use tinyconv::models::{Auto, Direct, Im2col, Reference};
 use tinyconv::quant::{LayerParamsI8, QuantizedMultiplier, quantize_multiplier};
@@ -153,6 +158,24 @@ fn conv(c: &mut Criterion<ThreadCpuTime>) {
                 direct::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut [], &mut y).unwrap()
             })
         });
+        let mut wp = vec![0.0f32; w.len()];
+        implicit_gemm::pack_weights_f32(&g, &w, &mut wp).unwrap();
+        let mut sp = vec![0.0f32; implicit_gemm::scratch_len_f32(&g)];
+        group.bench_function("f32-implicit", |bch| {
+            bch.iter(|| {
+                implicit_gemm::conv2d_f32(&g, black_box(&x), &wp, Some(&b), act, &mut sp, &mut y)
+                    .unwrap()
+            })
+        });
+        if one_channel::applies(&g) {
+            let mut so = vec![0.0f32; one_channel::scratch_len_f32(&g)];
+            group.bench_function("f32-onech", |bch| {
+                bch.iter(|| {
+                    one_channel::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut so, &mut y)
+                        .unwrap()
+                })
+            });
+        }
 
         let xq = data_i8(d.input_len, 4, -128);
         let wq = data_i8(d.weights_len, 5, -127);
@@ -171,6 +194,142 @@ fn conv(c: &mut Criterion<ThreadCpuTime>) {
         });
         group.bench_function("i8-direct", |bch| {
             bch.iter(|| direct::conv2d_i8(&g, black_box(&xq), &wq, &p, &mut [], &mut yq).unwrap())
+        });
+        let mut wqp = vec![0i8; wq.len()];
+        implicit_gemm::pack_weights_i8(&g, &wq, &mut wqp).unwrap();
+        let mut sqp = vec![0i16; implicit_gemm::scratch_len_i8(&g)];
+        group.bench_function("i8-implicit", |bch| {
+            bch.iter(|| {
+                implicit_gemm::conv2d_i8(&g, black_box(&xq), &wqp, &p, &mut sqp, &mut yq).unwrap()
+            })
+        });
+        if one_channel::applies(&g) {
+            let mut so = vec![0i16; one_channel::scratch_len_i8(&g)];
+            group.bench_function("i8-onech", |bch| {
+                bch.iter(|| {
+                    one_channel::conv2d_i8(&g, black_box(&xq), &wq, &p, &mut so, &mut yq).unwrap()
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+/// LeNet-5's convolutions followed by their 2×2 pooling: the separate calls against the kernels
+/// with the pooling fused into the output stage. Throughput = the convolution's MACs.
+fn conv_pool(c: &mut Criterion<ThreadCpuTime>) {
+    use tinyconv::pool::simd;
+    use tinyconv::quant::ActivationRange;
+    for (name, g) in [
+        ("lenet_conv1_pool1", lenet5::CONV1),
+        ("lenet_conv2_pool2", lenet5::CONV2),
+    ] {
+        let d = g.dims().expect("valid layer");
+        let macs = (d.output_len * d.patch_len) as u64;
+        let mut group = c.benchmark_group(format!("convpool/{name}"));
+        configure(&mut group, false);
+        group.throughput(Throughput::Elements(macs));
+        let act = Activation::Relu;
+        let pg = Pool2dGeometry::new([d.out_h, d.out_w, g.out_c], [2, 2]).with_stride([2, 2]);
+        let pooled = pg.dims().expect("valid pooling").output_len;
+        let x = data(d.input_len, 1);
+        let w = data(d.weights_len, 2);
+        let b = data(g.out_c, 3);
+        let mut y = vec![0.0f32; d.output_len];
+        let mut yp = vec![0.0f32; pooled];
+        let mut scratch = vec![0.0f32; im2col::scratch_len(&g, 32)];
+        group.bench_function("f32-im2col+pool", |bch| {
+            bch.iter(|| {
+                im2col::conv2d_f32(&g, black_box(&x), &w, Some(&b), act, &mut scratch, &mut y)
+                    .unwrap();
+                simd::max_pool2d_f32(&pg, &y, &mut yp).unwrap()
+            })
+        });
+        let mut wp = vec![0.0f32; w.len()];
+        implicit_gemm::pack_weights_f32(&g, &w, &mut wp).unwrap();
+        let mut sp = vec![0.0f32; implicit_gemm::scratch_len_f32(&g)];
+        group.bench_function("f32-implicit-pool", |bch| {
+            bch.iter(|| {
+                implicit_gemm::conv2d_pool2_f32(
+                    &g,
+                    black_box(&x),
+                    &wp,
+                    Some(&b),
+                    act,
+                    Pool2x2::Max,
+                    &mut sp,
+                    &mut yp,
+                )
+                .unwrap()
+            })
+        });
+        if one_channel::applies(&g) {
+            let mut so = vec![0.0f32; one_channel::scratch_len_f32(&g)];
+            group.bench_function("f32-onech-pool", |bch| {
+                bch.iter(|| {
+                    one_channel::conv2d_pool2_f32(
+                        &g,
+                        black_box(&x),
+                        &w,
+                        Some(&b),
+                        act,
+                        Pool2x2::Max,
+                        &mut so,
+                        &mut yp,
+                    )
+                    .unwrap()
+                })
+            });
+        }
+        let xq = data_i8(d.input_len, 4, -128);
+        let wq = data_i8(d.weights_len, 5, -127);
+        let q = QuantLayer::new(g.out_c, d.patch_len);
+        let p = q.params();
+        let mut yq = vec![0i8; d.output_len];
+        let mut ypq = vec![0i8; pooled];
+        let mut sq = vec![0i16; im2col::scratch_len_i8(&g)];
+        let none = ActivationRange::none();
+        group.bench_function("i8-im2col+pool", |bch| {
+            bch.iter(|| {
+                im2col::conv2d_i8(&g, black_box(&xq), &wq, &p, &mut sq, &mut yq).unwrap();
+                simd::max_pool2d_i8(&pg, none, &yq, &mut ypq).unwrap()
+            })
+        });
+        let mut wqp = vec![0i8; wq.len()];
+        implicit_gemm::pack_weights_i8(&g, &wq, &mut wqp).unwrap();
+        let mut sqp = vec![0i16; implicit_gemm::scratch_len_i8(&g)];
+        if one_channel::applies(&g) {
+            let mut so = vec![0i16; one_channel::scratch_len_i8(&g)];
+            group.bench_function("i8-onech-pool", |bch| {
+                bch.iter(|| {
+                    one_channel::conv2d_pool2_i8(
+                        &g,
+                        black_box(&xq),
+                        &wq,
+                        &p,
+                        None,
+                        Pool2x2::Max,
+                        &mut so,
+                        &mut ypq,
+                    )
+                    .unwrap()
+                })
+            });
+        }
+        group.bench_function("i8-implicit-pool", |bch| {
+            bch.iter(|| {
+                implicit_gemm::conv2d_pool2_i8(
+                    &g,
+                    black_box(&xq),
+                    &wqp,
+                    &p,
+                    None,
+                    Pool2x2::Max,
+                    &mut sqp,
+                    &mut ypq,
+                )
+                .unwrap()
+            })
         });
         group.finish();
     }
@@ -261,6 +420,15 @@ fn dense(c: &mut Criterion<ThreadCpuTime>) {
         });
         group.bench_function("i8-simd", |bch| {
             bch.iter(|| simd::dense_i8(black_box(&xq), &wq, &p, &mut yq).unwrap())
+        });
+        let mut wqp = vec![0i8; wq.len()];
+        tinyconv::dense::blocked::pack_weights_i8(n_in, n_out, &wq, &mut wqp).unwrap();
+        let mut sq = vec![0i16; tinyconv::dense::blocked::scratch_len_i8(n_in, n_out)];
+        group.bench_function("i8-blocked", |bch| {
+            bch.iter(|| {
+                tinyconv::dense::blocked::dense_i8(black_box(&xq), &wqp, &p, &mut sq, &mut yq)
+                    .unwrap()
+            })
         });
         group.finish();
     }
@@ -360,7 +528,7 @@ fn machine(c: &mut Criterion<ThreadCpuTime>) {
 criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(ThreadCpuTime);
-    targets = machine, conv, pool, dense, lenet
+    targets = machine, conv, conv_pool, pool, dense, lenet
 }
 
 criterion_main!(benches);

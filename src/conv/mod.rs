@@ -46,10 +46,14 @@
 pub mod conv1d;
 pub mod direct;
 pub mod im2col;
+pub mod implicit_gemm;
 mod layer;
+pub mod one_channel;
+pub mod pool_stage;
 pub mod reference;
 
 pub use layer::{Conv2d, Conv2dI8, PackedFilters};
+pub use pool_stage::Pool2x2;
 
 use crate::activation::Activation;
 use crate::error::Error;

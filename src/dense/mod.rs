@@ -6,6 +6,7 @@
 //! layer shape ([`DenseI8Kernel::select`]), with the same `const fn` scratch and packing
 //! interface as the convolution kernels (see [`crate::conv`]).
 
+pub mod blocked;
 pub mod reference;
 pub mod simd;
 

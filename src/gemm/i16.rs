@@ -685,46 +685,43 @@ impl RequantBlock {
     /// Constants of channels `c0..min(c0 + 16, out_c)` of a layer.
     pub(crate) fn new(p: &LayerParamsI8<'_>, c0: usize, out_c: usize) -> Self {
         let nc = CH_BLOCK.min(out_c - c0);
+        let vector = VECTOR && p.rounding == Rounding::Double;
+        let per_tensor = p.multipliers.len() == 1;
         let mut lanes = [(0, QuantizedMultiplier::ZERO); CH_BLOCK];
-        for (o, lane) in lanes.iter_mut().enumerate().take(nc) {
-            let c = c0 + o;
-            let m = p.multipliers[if p.multipliers.len() == 1 { 0 } else { c }];
-            *lane = (p.bias(c), m);
-        }
-        let half = |l: &[(i32, QuantizedMultiplier)]| {
-            let (mut bias, mut multiplier, mut left, mut right, mut mask) =
-                ([0i32; 8], [0i32; 8], [0u32; 8], [0u32; 8], [0i32; 8]);
-            for (o, &(b, m)) in l.iter().enumerate() {
-                let shift = m.shift();
-                bias[o] = b;
-                multiplier[o] = m.multiplier();
-                left[o] = shift.max(0) as u32;
-                right[o] = (-shift).max(0) as u32;
-                mask[o] = ((1u64 << right[o]) - 1) as i32;
+        let halves = if vector {
+            // Built from plain arrays (vectorised by LLVM): this runs once per block and call,
+            // which for a small dense layer is a good part of the work.
+            let (mut bias, mut mult, mut shift) = ([0i32; 16], [0i32; 16], [0i32; 16]);
+            if let Some(b) = p.bias {
+                bias[..nc].copy_from_slice(&b[c0..c0 + nc]);
             }
-            RequantI32x8 {
-                bias: i32x8::from(bias),
-                multiplier: i32x8::from(multiplier),
-                left: u32x8::from(left),
-                right: u32x8::from(right),
-                mask: i32x8::from(mask),
-                zero_point: i32x8::splat(i32::from(p.output_zero_point)),
-                min: i32x8::splat(i32::from(p.range.min())),
-                max: i32x8::splat(i32::from(p.range.max())),
-                any_left: left.iter().any(|&l| l > 0),
+            if per_tensor {
+                mult[..nc].fill(p.multipliers[0].multiplier());
+                shift[..nc].fill(p.multipliers[0].shift());
+            } else {
+                for (o, m) in p.multipliers[c0..c0 + nc].iter().enumerate() {
+                    mult[o] = m.multiplier();
+                    shift[o] = m.shift();
+                }
             }
-        };
-        let halves = if VECTOR {
-            [half(&lanes[..8]), half(&lanes[8..])]
+            let half = |h: usize| {
+                let a = |v: &[i32; 16]| -> [i32; 8] { core::array::from_fn(|l| v[8 * h + l]) };
+                RequantI32x8::from_arrays(p, a(&bias), a(&mult), a(&shift))
+            };
+            [half(0), half(1)]
         } else {
-            // Never read without vector registers: the output stage goes lane by lane.
+            // The output stage goes lane by lane (single rounding, or no vector registers).
+            for (o, lane) in lanes.iter_mut().enumerate().take(nc) {
+                let c = c0 + o;
+                *lane = (p.bias(c), p.multipliers[if per_tensor { 0 } else { c }]);
+            }
             [RequantI32x8::UNUSED; 2]
         };
         RequantBlock {
             halves,
             nc,
             lanes,
-            vector: VECTOR && p.rounding == Rounding::Double,
+            vector,
             rounding: p.rounding,
             zero_point: p.output_zero_point,
             range: p.range,
@@ -741,6 +738,19 @@ impl RequantBlock {
     /// Requantizes one pixel's 16 accumulators and writes the valid channels to `out[..nc]`.
     #[inline(always)]
     pub(crate) fn store(&self, acc: &[i32x8; 2], out: &mut [i8]) {
+        let v = self.requantize(acc);
+        match out
+            .get_mut(..CH_BLOCK)
+            .and_then(|d| <&mut [i8; 16]>::try_from(d).ok())
+        {
+            Some(d) if self.nc == CH_BLOCK => *d = v,
+            _ => out[..self.nc].copy_from_slice(&v[..self.nc]),
+        }
+    }
+
+    /// One pixel's 16 accumulators requantized (lanes past `nc` are unspecified).
+    #[inline(always)]
+    pub(crate) fn requantize(&self, acc: &[i32x8; 2]) -> [i8; CH_BLOCK] {
         let mut v = [0i8; CH_BLOCK];
         if self.vector {
             // Already clamped to [-128, 127]: the saturating packs (`packssdw`, `packsswb`)
@@ -751,21 +761,92 @@ impl RequantBlock {
             v = i8x16::from_i16x16_saturate(both).to_array();
         } else {
             let a = [acc[0].to_array(), acc[1].to_array()];
-            for (o, y) in v.iter_mut().enumerate() {
+            for (o, y) in v.iter_mut().enumerate().take(self.nc) {
                 *y = self.scalar(o, a[o / 8][o % 8]);
             }
         }
-        match out
-            .get_mut(..CH_BLOCK)
-            .and_then(|d| <&mut [i8; 16]>::try_from(d).ok())
-        {
-            Some(d) if self.nc == CH_BLOCK => *d = v,
-            _ => out[..self.nc].copy_from_slice(&v[..self.nc]),
+        v
+    }
+}
+
+/// The output stage of one channel over 8 pixels (lanes are pixels, not channels): the
+/// pixel-vectorised kernels' counterpart of [`RequantBlock`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RequantPixels {
+    v: RequantI32x8,
+    bias: i32,
+    multiplier: QuantizedMultiplier,
+    vector: bool,
+    rounding: Rounding,
+    zero_point: i8,
+    range: crate::quant::ActivationRange,
+}
+
+impl RequantPixels {
+    /// Constants of channel `c` of a layer.
+    pub(crate) fn new(p: &LayerParamsI8<'_>, c: usize) -> Self {
+        let m = p.multipliers[if p.multipliers.len() == 1 { 0 } else { c }];
+        let b = p.bias(c);
+        let vector = VECTOR && p.rounding == Rounding::Double;
+        RequantPixels {
+            v: if vector {
+                RequantI32x8::from_arrays(p, [b; 8], [m.multiplier(); 8], [m.shift(); 8])
+            } else {
+                RequantI32x8::UNUSED
+            },
+            bias: b,
+            multiplier: m,
+            vector,
+            rounding: p.rounding,
+            zero_point: p.output_zero_point,
+            range: p.range,
+        }
+    }
+
+    /// The 8 accumulators requantized, as `i32` lanes in `[-128, 127]`.
+    #[inline(always)]
+    pub(crate) fn apply(&self, acc: i32x8) -> i32x8 {
+        if self.vector {
+            self.v.apply(acc)
+        } else {
+            i32x8::from(acc.to_array().map(|a| {
+                i32::from(requantize_to_i8(
+                    a + self.bias,
+                    self.multiplier,
+                    self.zero_point,
+                    self.range,
+                    self.rounding,
+                ))
+            }))
         }
     }
 }
 
 impl RequantI32x8 {
+    /// The constants of 8 lanes of bias, multiplier and shift.
+    #[inline]
+    fn from_arrays(
+        p: &LayerParamsI8<'_>,
+        bias: [i32; 8],
+        multiplier: [i32; 8],
+        shift: [i32; 8],
+    ) -> Self {
+        let left: [u32; 8] = shift.map(|s| s.max(0) as u32);
+        let right: [u32; 8] = shift.map(|s| (-s).max(0) as u32);
+        let mask: [i32; 8] = right.map(|r| ((1u64 << r) - 1) as i32);
+        RequantI32x8 {
+            bias: i32x8::from(bias),
+            multiplier: i32x8::from(multiplier),
+            left: u32x8::from(left),
+            right: u32x8::from(right),
+            mask: i32x8::from(mask),
+            zero_point: i32x8::splat(i32::from(p.output_zero_point)),
+            min: i32x8::splat(i32::from(p.range.min())),
+            max: i32x8::splat(i32::from(p.range.max())),
+            any_left: left.iter().any(|&l| l > 0),
+        }
+    }
+
     const UNUSED: Self = RequantI32x8 {
         bias: i32x8::ZERO,
         multiplier: i32x8::ZERO,
