@@ -101,7 +101,10 @@ pub fn conv2d_f32(
         single_channel(g, &d, input, weights, &epi, output);
         return Ok(stats);
     }
-    let finish = |o: usize, acc: f32| epi.scalar(o, acc);
+    // Sigmoid/tanh per output row, eight lanes at a time, not per value in `finish`.
+    let (now, after) = act.split_per_row();
+    let row_epi = Epilogue { bias, act: now };
+    let finish = |o: usize, acc: f32| row_epi.scalar(o, acc);
     for oy in 0..d.out_h {
         let rows = g.valid_rows(oy);
         let row_interior = rows == (0, g.kernel_h);
@@ -130,6 +133,7 @@ pub fn conv2d_f32(
             }
             o0 += mr;
         }
+        after.apply_slice(out_row);
     }
     Ok(stats)
 }

@@ -113,11 +113,15 @@ pub fn conv2d_f32(
         output.len(),
     )?;
     let epi = Epilogue { bias, act };
-    let finish = |o: usize, acc: f32| epi.scalar(o, acc);
+    // The GEMM's `finish` makes one value at a time: sigmoid/tanh go over each finished tile,
+    // eight lanes at a time.
+    let (now, after) = act.split_per_row();
+    let finish = |o: usize, acc: f32| Epilogue { bias, act: now }.scalar(o, acc);
     let k = d.patch_len;
     let pixels = d.out_h * d.out_w;
     if is_pointwise(g) {
         gemm_abt_f32(input, weights, k, output, g.out_c, &finish);
+        after.apply_slice(output);
         return Ok(ConvStats {
             pointwise: true,
             gemm_tiles: 1,
@@ -150,6 +154,7 @@ pub fn conv2d_f32(
                 fill_patch_map(g, input, p / d.out_w, p % d.out_w, col, 0.0, |x| x);
             }
             gemm_abt_f32(cols, weights, k, out, g.out_c, &finish);
+            after.apply_slice(out);
         }
         stats.gemm_tiles += 1;
         p0 += n;

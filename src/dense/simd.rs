@@ -25,9 +25,12 @@ pub fn dense_f32(
         bias.map(<[f32]>::len),
         output.len(),
     )?;
-    let finish = |o: usize, acc: f32| act.apply(acc + bias.map_or(0.0, |b| b[o]));
+    // Sigmoid/tanh over the whole output afterwards, eight lanes at a time.
+    let (now, after) = act.split_per_row();
+    let finish = |o: usize, acc: f32| now.apply(acc + bias.map_or(0.0, |b| b[o]));
     let ldo = output.len();
     gemm_abt_f32(input, weights, input.len(), output, ldo, &finish);
+    after.apply_slice(output);
     Ok(())
 }
 

@@ -199,10 +199,10 @@ pub fn depthwise_conv2d_f32(
             }
             let bias_v: [f32x8; 2] = bytemuck::cast(bias_v);
             let mut store = |oy: usize, ox: usize, acc: &[f32x8; 2]| {
-                let v: [f32; LANES] = bytemuck::cast(*acc);
+                let v: [f32; LANES] = bytemuck::cast(acc.map(|a| act.apply_f32x8(a)));
                 let at = (oy * d.out_w + ox) * g.out_c;
                 for (l, &v) in v.iter().enumerate().take(b.nc) {
-                    output[at + (c0 + l) * m_count + m] = act.apply(v);
+                    output[at + (c0 + l) * m_count + m] = v;
                 }
             };
             for oy in 0..d.out_h {

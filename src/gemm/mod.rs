@@ -290,21 +290,10 @@ impl Epilogue<'_> {
         }
     }
 
-    /// `act(x + bias)` lane-wise, with exactly [`Activation::apply`]'s meaning (NaN stays NaN).
+    /// `act(x + bias)` lane-wise, with [`Activation::apply_slice`]'s meaning (NaN stays NaN).
     #[inline(always)]
     pub fn vector(&self, x: f32x8, bias: f32x8) -> f32x8 {
-        let y = x + bias;
-        let zero = f32x8::ZERO;
-        match self.act {
-            Activation::Identity => y,
-            Activation::Relu => y.simd_lt(zero).bitselect(zero, y),
-            Activation::Relu6 => {
-                let six = f32x8::splat(6.0);
-                let y = y.simd_lt(zero).bitselect(zero, y);
-                y.simd_gt(six).bitselect(six, y)
-            }
-            act => f32x8::new(y.to_array().map(|v| act.apply(v))),
-        }
+        self.act.apply_f32x8(x + bias)
     }
 }
 
