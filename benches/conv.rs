@@ -4,8 +4,9 @@
 //! runs it and turns criterion's JSON into the README's table (`docs/bench-table.md`).
 //!
 //! Groups (criterion ids `<group>/<function>`):
-//! - `machine/fma_peak_f32x8`, `machine/fma_latency_chain`: this CPU's f32 FMA throughput and
-//!   clock, measured in the same run as the kernels (for the share-of-peak column).
+//! - `machine/fma_peak_f32x8`: this core's f32 FMA throughput (12 independent `mul_add`
+//!   chains), measured in the same run as the kernels: the peak of the share-of-peak column.
+//!   `machine/fma_latency_chain`: one dependent chain (the FMA latency, for reference).
 //! - `conv/<layer>`: `f32-reference`, `f32-im2col`, `f32-direct`, `f32-implicit`,
 //!   `i8-reference`, `i8-im2col`, `i8-direct`, `i8-implicit` (and `*-onech` where the input has one
 //!   channel) on LeNet-5's two convolutions and on 3×3 and 1×1 convolutions of 16–64
@@ -487,13 +488,16 @@ fn bench_i8<P: Lenet5Plan>(
     });
 }
 
-/// The machine's f32 FMA throughput and clock, measured in the same run as the kernels.
+/// The core's f32 FMA throughput (the peak `scripts/bench_table.py` divides by) and latency,
+/// measured in the same run as the kernels.
 fn machine(c: &mut Criterion<ThreadCpuTime>) {
     use wide::f32x8;
     const N: usize = 100_000;
     let mut group = c.benchmark_group("machine");
     configure(&mut group, false);
-    // 12 independent accumulator chains: enough to keep both FMA ports busy.
+    // 12 independent accumulator chains: more than FMA latency × FMA units on current x86 cores
+    // (4 × 2 on Golden Cove and Zen 4, 5 × 1 on Zen 1), so the FMA units, not the latency, set
+    // the rate; 12 accumulators and the two operands fit AVX2's 16 registers.
     group.throughput(Throughput::Elements((N * 12 * 8) as u64));
     group.bench_function("fma_peak_f32x8", |bch| {
         bch.iter(|| {
@@ -508,8 +512,7 @@ fn machine(c: &mut Criterion<ThreadCpuTime>) {
             black_box(acc)
         })
     });
-    // One dependent chain: N FMA latencies (4 cycles each on Zen 4 and Golden Cove), so the
-    // time per element is 4 / clock.
+    // One dependent chain: N FMA latencies.
     group.throughput(Throughput::Elements(N as u64));
     group.bench_function("fma_latency_chain", |bch| {
         bch.iter(|| {
