@@ -10,7 +10,8 @@
 //!    the largest `|ort − tinyconv|` and the number of equal predictions; both precisions'
 //!    accuracies.
 //! 2. **Time**: `--rounds` rounds; each round runs every configuration once over all images
-//!    (batch 1, one image per call), ONNX Runtime and tinyconv alternating, and records the
+//!    (batch 1, one image per call), ONNX Runtime and tinyconv alternating (tinyconv on the
+//!    `auto`, `im2col` and `direct` plans), and records the
 //!    process CPU time and the wall time per image. ONNX Runtime runs through its C API (the `ort`
 //!    crate, library loaded from `--ort-dylib`) with I/O binding (input and output tensors bound
 //!    once; each call copies the image into the bound input), one intra-op and one inter-op thread,
@@ -31,9 +32,9 @@ use ort::session::{IoBinding, Session};
 use ort::value::Tensor;
 use serde::Serialize;
 use tinyconv::models::lenet5::{
-    self, CLASSES, Image, Lenet5F32, Lenet5I8, Lenet5I8Weights, Lenet5Weights, SIDE,
+    self, CLASSES, Image, Lenet5F32, Lenet5I8, Lenet5Plan, PackedF32, PackedI8, SIDE,
 };
-use tinyconv::{Algorithm, Direct, Im2col};
+use tinyconv::models::{Auto, Direct, Im2col};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -113,25 +114,28 @@ impl Runner for OrtRunner<'_> {
     }
 }
 
-struct F32Runner<'w, 'd, A: Algorithm> {
-    model: Lenet5F32<'w, A>,
+struct F32Runner<'d, P: Lenet5Plan> {
+    model: Lenet5F32<'static, P>,
     images: &'d [Image],
 }
 
-impl<A: Algorithm> Runner for F32Runner<'_, '_, A> {
+impl<P: Lenet5Plan> Runner for F32Runner<'_, P> {
     fn logits(&mut self, i: usize) -> [f32; CLASSES] {
         self.model.logits(&self.images[i]).expect("finite image")
     }
 }
 
-struct I8Runner<'w, 'd, A: Algorithm> {
-    model: Lenet5I8<'w, A>,
+struct I8Runner<'d, P: Lenet5Plan> {
+    model: Lenet5I8<'static, P>,
     pixels: &'d [[u8; SIDE * SIDE]],
 }
 
-impl<A: Algorithm> Runner for I8Runner<'_, '_, A> {
+impl<P: Lenet5Plan> Runner for I8Runner<'_, P> {
     fn logits(&mut self, i: usize) -> [f32; CLASSES] {
-        self.model.logits_u8(&self.pixels[i]).map(f32::from)
+        self.model
+            .logits_u8(&self.pixels[i])
+            .expect("int8 logits")
+            .map(f32::from)
     }
 }
 
@@ -192,8 +196,9 @@ fn process_cpu_seconds() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
-fn f32_config<'a, A: Algorithm + 'a>(
-    w: &'a Lenet5Weights,
+/// tinyconv's f32 model on plan `P`, weights packed at compile time (the crate's shipped ones).
+fn f32_config<'a, P: Lenet5Plan>(
+    packed: &'static PackedF32<P>,
     images: &'a [Image],
     model: &'static str,
 ) -> Config<'a> {
@@ -201,16 +206,17 @@ fn f32_config<'a, A: Algorithm + 'a>(
         model,
         engine: "tinyconv",
         precision: "f32",
-        algorithm: A::NAME,
-        runner: Box::new(F32Runner::<A> {
-            model: Lenet5F32::new(w),
+        algorithm: P::NAME,
+        runner: Box::new(F32Runner::<P> {
+            model: Lenet5F32::new(packed),
             images,
         }),
     }
 }
 
-fn i8_config<'a, A: Algorithm + 'a>(
-    w: &'a Lenet5I8Weights,
+/// tinyconv's int8 model on plan `P`.
+fn i8_config<'a, P: Lenet5Plan>(
+    packed: &'static PackedI8<P>,
     pixels: &'a [[u8; SIDE * SIDE]],
     model: &'static str,
 ) -> Config<'a> {
@@ -218,9 +224,9 @@ fn i8_config<'a, A: Algorithm + 'a>(
         model,
         engine: "tinyconv",
         precision: "int8",
-        algorithm: A::NAME,
-        runner: Box::new(I8Runner::<A> {
-            model: Lenet5I8::new(w),
+        algorithm: P::NAME,
+        runner: Box::new(I8Runner::<P> {
+            model: Lenet5I8::new(packed),
             pixels,
         }),
     }
@@ -237,15 +243,13 @@ fn main() -> Result<()> {
     let pixels: &[[u8; SIDE * SIDE]] = &data.images;
 
     let mut configs: Vec<Config> = Vec::new();
-    for (model, w, q) in [
-        ("modern", &lenet5::MODERN_F32, &lenet5::MODERN_I8),
-        ("classic", &lenet5::CLASSIC_F32, &lenet5::CLASSIC_I8),
-    ] {
+    for model in ["modern", "classic"] {
+        let modern = model == "modern";
         let ort = |kind: &str| -> Result<Box<dyn Runner>> {
             let path = args.onnx_dir.join(format!("lenet5-{model}.{kind}.onnx"));
             Ok(Box::new(OrtRunner::new(&env, &path, &images)?))
         };
-        // Per precision, ONNX Runtime's configurations and then tinyconv's algorithms.
+        // Per precision, ONNX Runtime's configurations and then tinyconv's plans.
         configs.push(Config {
             model,
             engine: "onnxruntime",
@@ -253,8 +257,15 @@ fn main() -> Result<()> {
             algorithm: "",
             runner: ort("f32")?,
         });
-        configs.push(f32_config::<Im2col>(w, &images, model));
-        configs.push(f32_config::<Direct>(w, &images, model));
+        if modern {
+            configs.push(f32_config(lenet5::modern_f32::<Auto>(), &images, model));
+            configs.push(f32_config(lenet5::modern_f32::<Im2col>(), &images, model));
+            configs.push(f32_config(lenet5::modern_f32::<Direct>(), &images, model));
+        } else {
+            configs.push(f32_config(lenet5::classic_f32::<Auto>(), &images, model));
+            configs.push(f32_config(lenet5::classic_f32::<Im2col>(), &images, model));
+            configs.push(f32_config(lenet5::classic_f32::<Direct>(), &images, model));
+        }
         for kind in ["s8s8", "u8s8"] {
             configs.push(Config {
                 model,
@@ -268,8 +279,15 @@ fn main() -> Result<()> {
                 runner: ort(kind)?,
             });
         }
-        configs.push(i8_config::<Im2col>(q, pixels, model));
-        configs.push(i8_config::<Direct>(q, pixels, model));
+        if modern {
+            configs.push(i8_config(lenet5::modern_i8::<Auto>(), pixels, model));
+            configs.push(i8_config(lenet5::modern_i8::<Im2col>(), pixels, model));
+            configs.push(i8_config(lenet5::modern_i8::<Direct>(), pixels, model));
+        } else {
+            configs.push(i8_config(lenet5::classic_i8::<Auto>(), pixels, model));
+            configs.push(i8_config(lenet5::classic_i8::<Im2col>(), pixels, model));
+            configs.push(i8_config(lenet5::classic_i8::<Direct>(), pixels, model));
+        }
     }
 
     // Check pass (also the warm-up): all logits, through the same calls the timed rounds make.
