@@ -21,6 +21,7 @@
 //!   `blocked`, over packed weights); MACs.
 //! - `lenet5/<variant>`: a whole image through `classic` and `modern`, every precision ×
 //!   algorithm; throughput = the model's MACs (416,520 per image).
+//! - `activation/sigmoid_6508`: a classic image's sigmoids, `f32x8` vs scalar vs std `exp`.
 //!
 //! Time is the benchmark thread's CPU time ([`common::cputime`]), so other jobs on the machine
 //! inflate it less than wall time. The im2col layer rows use a scratch of 32 output pixels
@@ -488,6 +489,45 @@ fn bench_i8<P: Lenet5Plan>(
     });
 }
 
+/// Sigmoid over the 6,508 values a classic LeNet-5 image activates (4,704 + 1,600 + 120 + 84),
+/// in [-8, 8]: tinyconv's eight-lane polynomial (`Activation::apply_slice`) against its scalar
+/// one and against std's `f32::exp` per value (the C library's `expf`; the crate used the `libm`
+/// crate's before). Throughput = values.
+fn activation(c: &mut Criterion<ThreadCpuTime>) {
+    const N: usize = 4_704 + 1_600 + 120 + 84;
+    let mut group = c.benchmark_group("activation/sigmoid_6508");
+    configure(&mut group, false);
+    group.throughput(Throughput::Elements(N as u64));
+    let x: Vec<f32> = data(N, 14).iter().map(|v| 16.0 * v).collect();
+    let mut y = x.clone();
+    group.bench_function("f32x8", |bch| {
+        bch.iter(|| {
+            y.copy_from_slice(black_box(&x));
+            Activation::Sigmoid.apply_slice(&mut y);
+        })
+    });
+    group.bench_function("scalar", |bch| {
+        bch.iter(|| {
+            for (o, &v) in y.iter_mut().zip(black_box(&x)) {
+                *o = tinyconv::activation::sigmoid(v);
+            }
+        })
+    });
+    group.bench_function("std-exp", |bch| {
+        bch.iter(|| {
+            for (o, &v) in y.iter_mut().zip(black_box(&x)) {
+                *o = if v >= 0.0 {
+                    1.0 / (1.0 + (-v).exp())
+                } else {
+                    let e = v.exp();
+                    e / (1.0 + e)
+                };
+            }
+        })
+    });
+    group.finish();
+}
+
 /// The core's f32 FMA throughput (the peak `scripts/bench_table.py` divides by) and latency,
 /// measured in the same run as the kernels.
 fn machine(c: &mut Criterion<ThreadCpuTime>) {
@@ -531,7 +571,7 @@ fn machine(c: &mut Criterion<ThreadCpuTime>) {
 criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(ThreadCpuTime);
-    targets = machine, conv, conv_pool, pool, dense, lenet
+    targets = machine, conv, conv_pool, pool, dense, lenet, activation
 }
 
 criterion_main!(benches);

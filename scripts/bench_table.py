@@ -227,6 +227,17 @@ def table(res, quick, cmdline, rev):
     lines.append("")
     precision_rows("dense", DENSE_NAMES, ["f32", "i8"], ["reference", "simd"],
                    ["reference", "SIMD (im2col and direct)"])
+    sig = [res.get(("activation/sigmoid_6508", f)) for f in ("std-exp", "scalar", "f32x8")]
+    if any(sig):
+        cells = [cell(x, sig[0], None) if x else "—" for x in sig]
+        lines += [
+            "### Sigmoid over a classic image's 6,508 activations (G values/s)",
+            "",
+            "| std `f32::exp` per value | tinyconv scalar polynomial | tinyconv `f32x8` (`apply_slice`) |",
+            "|---|---|---|",
+            "| " + " | ".join(cells) + " |",
+            "",
+        ]
     lines.append("### LeNet-5, one image end to end (416,520 MACs)")
     lines.append("")
     precision_rows("lenet5", {"modern": "modern (ReLU, max pool)",
