@@ -588,8 +588,15 @@ impl Gen<'_> {
                     Precision::I8 => {
                         let params =
                             self.params_i8(op, &prefix, *activation, w.output[2], patch, false)?;
+                        // int8: im2col + GEMM (8x the direct kernel on LeNet-5 on the host, and
+                        // the Cortex-M `smlad` path); its scratch is sized per layer at compile
+                        // time. The library's per-layer kernel choice will replace this.
+                        self.scratch.push((
+                            "scratch_i16",
+                            format!("conv::im2col::scratch_len_i8(&{geometry})"),
+                        ));
                         format!(
-                            "conv::direct::conv2d_i8(&{geometry}, x, &{weights}, &{params}, &mut [], y)?;"
+                            "conv::im2col::conv2d_i8(&{geometry}, x, &{weights}, &{params}, &mut self.scratch_i16, y)?;"
                         )
                     }
                     Precision::F32 => {
