@@ -61,6 +61,7 @@ pub fn generate(model: &Model, source: &str) -> Result<String, Error> {
         helpers: Helpers::default(),
         scratch: Vec::new(),
         fusions: fusions(model),
+        kernels: Vec::new(),
         pending_conv: None,
     };
     for op in &model.operators {
@@ -74,6 +75,10 @@ struct Helpers {
     carve: bool,
     pack_depthwise_i8: bool,
     pack_depthwise_f32: bool,
+    /// `packed_{ty}`: unwraps a `pack_array` result at compile time.
+    packed: std::collections::BTreeSet<&'static str>,
+    /// `pack_dense_{ty}`.
+    pack_dense: std::collections::BTreeSet<&'static str>,
     mq: bool,
     mq_f32_product: bool,
     range: bool,
@@ -89,6 +94,8 @@ struct Gen<'m> {
     scratch: Vec<(&'static str, String)>,
     /// The conv + pool pairs computed in bands.
     fusions: Vec<Fusion>,
+    /// `(layer prefix, kernel const)` of every layer with a kernel enum.
+    kernels: Vec<(String, String)>,
     /// The call of a fused convolution, waiting for its pooling.
     pending_conv: Option<(Fusion, String)>,
 }
@@ -265,6 +272,63 @@ impl Gen<'_> {
         );
     }
 
+    /// `const {prefix}_KERNEL: {family} = {family}::{select};` — the kernel this layer runs,
+    /// chosen by the library for the layer's shape on the target being compiled for.
+    fn kernel_const(&mut self, prefix: &str, family: &str, select: &str) -> String {
+        let _ = writeln!(
+            self.statics,
+            "/// The kernel for this layer's shape on the target being compiled for.\nconst {prefix}_KERNEL: {family} = {family}::{select};"
+        );
+        self.kernels
+            .push((prefix.to_string(), format!("{prefix}_KERNEL")));
+        format!("{prefix}_KERNEL")
+    }
+
+    /// Weights as TFLite stores them (`const {prefix}_FILTERS`, compile time only) and the
+    /// `static {prefix}_WEIGHTS` the kernel reads, `packed` from them at compile time.
+    fn packed_weights(
+        &mut self,
+        op: &Operator,
+        prefix: &str,
+        layout: &str,
+        packed: &str,
+    ) -> Result<String, Error> {
+        let w = op
+            .input(1)
+            .ok_or_else(|| Error::malformed(format!("{}: no weights", self.at(op))))?;
+        let t = self.model.tensor(w);
+        let (ty, len, values) = match &t.data {
+            Some(Data::I8(v)) => ("i8", v.len(), array(v, 24, |x| x.to_string())),
+            Some(Data::F32(v)) => {
+                if let Some(x) = v.iter().find(|x| !x.is_finite()) {
+                    return Err(Error::unsupported(format!(
+                        "{}: non-finite weight {x}",
+                        self.at(op)
+                    )));
+                }
+                ("f32", v.len(), array(v, 8, f32_literal))
+            }
+            _ => {
+                return Err(Error::malformed(format!(
+                    "{}: weights are not constant",
+                    self.at(op)
+                )));
+            }
+        };
+        if packed.starts_with("packed_") {
+            self.helpers.packed.insert(ty);
+        }
+        let _ = writeln!(
+            self.statics,
+            "\n/// {} weights {layout}, shape {:?} (tensor {} '{}'), as TFLite stores them.\n#[allow(clippy::large_const_arrays)] // read once, at compile time, by the packing below\nconst {prefix}_FILTERS: [{ty}; {len}] = {values};\n/// The same weights in the order the layer's kernel reads them, packed at compile time.\nstatic {prefix}_WEIGHTS: [{ty}; {len}] = {packed};",
+            self.at(op),
+            t.shape,
+            t.index,
+            t.name,
+        );
+        Ok(format!("{prefix}_WEIGHTS"))
+    }
+
     /// Depthwise filters: the canonical `[KH][KW][C·M]` values as a `const` (compile time only)
     /// and the `static` the layer's kernel reads, packed by the kernel's `const fn pack`.
     fn depthwise_weights(
@@ -312,57 +376,13 @@ impl Gen<'_> {
         }
         let _ = writeln!(
             self.statics,
-            "\n/// {} filters `[KH][KW][C·M]`, shape {:?} (tensor {} '{}'), as TFLite stores them.\nconst {prefix}_FILTERS: [{ty}; {len}] = {values};\n/// The same filters in the order the layer's kernel reads them, packed at compile time.\nstatic {prefix}_WEIGHTS: [{ty}; {len}] = {helper}({kernel}, &{prefix}_GEOMETRY, &{prefix}_FILTERS);",
+            "\n/// {} filters `[KH][KW][C·M]`, shape {:?} (tensor {} '{}'), as TFLite stores them.\n#[allow(clippy::large_const_arrays)] // read once, at compile time, by the packing below\nconst {prefix}_FILTERS: [{ty}; {len}] = {values};\n/// The same filters in the order the layer's kernel reads them, packed at compile time.\nstatic {prefix}_WEIGHTS: [{ty}; {len}] = {helper}({kernel}, &{prefix}_GEOMETRY, &{prefix}_FILTERS);",
             self.at(op),
             t.shape,
             t.index,
             t.name,
         );
         Ok(format!("{prefix}_WEIGHTS"))
-    }
-
-    fn weights_static(&mut self, op: &Operator, name: &str) -> Result<(String, usize), Error> {
-        let w = op
-            .input(1)
-            .ok_or_else(|| Error::malformed(format!("{}: no weights", self.at(op))))?;
-        let t = self.model.tensor(w);
-        let shape = format!("{:?}", t.shape);
-        match &t.data {
-            Some(Data::I8(w)) => {
-                let _ = writeln!(
-                    self.statics,
-                    "\n/// {} weights, shape {shape} (tensor {} '{}').\nstatic {name}: [i8; {}] = {};",
-                    self.at(op),
-                    t.index,
-                    t.name,
-                    w.len(),
-                    array(w, 24, |v| v.to_string())
-                );
-                Ok((name.to_string(), w.len()))
-            }
-            Some(Data::F32(w)) => {
-                if let Some(x) = w.iter().find(|x| !x.is_finite()) {
-                    return Err(Error::unsupported(format!(
-                        "{}: non-finite weight {x}",
-                        self.at(op)
-                    )));
-                }
-                let _ = writeln!(
-                    self.statics,
-                    "\n/// {} weights, shape {shape} (tensor {} '{}').\nstatic {name}: [f32; {}] = {};",
-                    self.at(op),
-                    t.index,
-                    t.name,
-                    w.len(),
-                    array(w, 8, f32_literal)
-                );
-                Ok((name.to_string(), w.len()))
-            }
-            _ => Err(Error::malformed(format!(
-                "{}: weights are not constant",
-                self.at(op)
-            ))),
-        }
     }
 
     fn bias_static(&mut self, op: &Operator, name: &str) -> Result<Option<Vec<i32>>, Error> {
@@ -487,6 +507,57 @@ impl Gen<'_> {
         Ok(format!("{prefix}_PARAMS"))
     }
 
+    /// The geometry to size a convolution's scratch with: its own, or for a fused convolution
+    /// the largest of its row bands (`const {prefix}_BAND`), which is what the kernel runs on.
+    fn scratch_geometry(
+        &mut self,
+        op: &Operator,
+        prefix: &str,
+        w: &Window,
+        geometry: &str,
+    ) -> Result<String, Error> {
+        let Some(f) = self.fusions.iter().find(|f| f.conv == op.index).copied() else {
+            return Ok(geometry.to_string());
+        };
+        let full = self.conv_geometry_value(w, op);
+        let pool_rows = match &self.model.operators[f.pool].op {
+            Op::MaxPool2d { window, .. } | Op::AvgPool2d { window, .. } => window.output[0],
+            _ => 0,
+        };
+        let mut largest: Option<tinyconv::Conv2dGeometry> = None;
+        for py in 0..pool_rows {
+            let (band, _) = full
+                .row_band(py * f.rows, f.rows)
+                .map_err(|e| Error::malformed(format!("{}: band {py}: {e:?}", self.at(op))))?;
+            if largest.is_none_or(|l| band.in_h > l.in_h) {
+                largest = Some(band);
+            }
+        }
+        let Some(b) = largest else {
+            return Ok(geometry.to_string());
+        };
+        let p = b.padding;
+        let _ = writeln!(
+            self.statics,
+            "/// The largest row band of this fused convolution (its kernel runs on bands; sizes the scratch).\nconst {prefix}_BAND: Conv2dGeometry = Conv2dGeometry::new([{}, {}, {}], {}, [{}, {}])\n    .with_stride([{}, {}])\n    .with_padding(Padding::new({}, {}, {}, {}))\n    .with_dilation([{}, {}]);",
+            b.in_h,
+            b.in_w,
+            b.in_c,
+            b.out_c,
+            b.kernel_h,
+            b.kernel_w,
+            b.stride_h,
+            b.stride_w,
+            p.top,
+            p.bottom,
+            p.left,
+            p.right,
+            b.dilation_h,
+            b.dilation_w
+        );
+        Ok(format!("{prefix}_BAND"))
+    }
+
     fn conv_geometry(&mut self, prefix: &str, w: &Window) -> String {
         let p = w.pads;
         let _ = writeln!(
@@ -582,21 +653,27 @@ impl Gen<'_> {
             (Op::Conv2d { window, activation }, _) => {
                 let w = *window;
                 let patch = w.kernel[0] * w.kernel[1] * w.input[2];
-                let (weights, _) = self.weights_static(op, &format!("{prefix}_WEIGHTS"))?;
                 let geometry = self.conv_geometry(&prefix, &w);
+                let (family, scratch, ty) = match precision {
+                    Precision::I8 => ("Conv2dI8Kernel", "scratch_i16", "i8"),
+                    Precision::F32 => ("Conv2dF32Kernel", "scratch_f32", "f32"),
+                };
+                let kernel = self.kernel_const(&prefix, family, &format!("select(&{geometry})"));
+                let sizing = self.scratch_geometry(op, &prefix, &w, &geometry)?;
+                self.scratch
+                    .push((scratch, format!("{kernel}.scratch_len(&{sizing})")));
+                let weights = self.packed_weights(
+                    op,
+                    &prefix,
+                    "`[C_out][KH][KW][C_in]`",
+                    &format!("packed_{ty}({kernel}.pack_array(&{geometry}, &{prefix}_FILTERS))"),
+                )?;
                 let call = match precision {
                     Precision::I8 => {
                         let params =
                             self.params_i8(op, &prefix, *activation, w.output[2], patch, false)?;
-                        // int8: im2col + GEMM (8x the direct kernel on LeNet-5 on the host, and
-                        // the Cortex-M `smlad` path); its scratch is sized per layer at compile
-                        // time. The library's per-layer kernel choice will replace this.
-                        self.scratch.push((
-                            "scratch_i16",
-                            format!("conv::im2col::scratch_len_i8(&{geometry})"),
-                        ));
                         format!(
-                            "conv::im2col::conv2d_i8(&{geometry}, x, &{weights}, &{params}, &mut self.scratch_i16, y)?;"
+                            "{kernel}.run(&{geometry}, x, &{weights}, &{params}, &mut self.scratch_i16, y)?;"
                         )
                     }
                     Precision::F32 => {
@@ -608,7 +685,7 @@ impl Gen<'_> {
                             "None".into()
                         };
                         format!(
-                            "conv::direct::conv2d_f32(&{geometry}, x, &{weights}, {b}, {act}, &mut [], y)?;"
+                            "{kernel}.run(&{geometry}, x, &{weights}, {b}, {act}, &mut self.scratch_f32, y)?;"
                         )
                     }
                 };
@@ -622,12 +699,28 @@ impl Gen<'_> {
                 },
                 _,
             ) => {
-                let (weights, _) = self.weights_static(op, &format!("{prefix}_WEIGHTS"))?;
+                let (family, scratch, ty) = match precision {
+                    Precision::I8 => ("DenseI8Kernel", "scratch_i16", "i8"),
+                    Precision::F32 => ("DenseF32Kernel", "scratch_f32", "f32"),
+                };
+                let kernel =
+                    self.kernel_const(&prefix, family, &format!("select({input}, {output})"));
+                self.scratch
+                    .push((scratch, format!("{kernel}.scratch_len({input}, {output})")));
+                self.helpers.pack_dense.insert(ty);
+                let weights = self.packed_weights(
+                    op,
+                    &prefix,
+                    "`[out][in]`",
+                    &format!("pack_dense_{ty}({kernel}, {input}, {output}, &{prefix}_FILTERS)"),
+                )?;
                 let call = match precision {
                     Precision::I8 => {
                         let params =
                             self.params_i8(op, &prefix, *activation, *output, *input, true)?;
-                        format!("dense::simd::dense_i8(x, &{weights}, &{params}, y)?;")
+                        format!(
+                            "{kernel}.run(x, &{weights}, &{params}, &mut self.scratch_i16, y)?;"
+                        )
                     }
                     Precision::F32 => {
                         let act = self.f32_activation(op, *activation)?;
@@ -637,45 +730,39 @@ impl Gen<'_> {
                         } else {
                             "None".into()
                         };
-                        format!("dense::simd::dense_f32(x, &{weights}, {b}, {act}, y)?;")
+                        format!(
+                            "{kernel}.run(x, &{weights}, {b}, {act}, &mut self.scratch_f32, y)?;"
+                        )
                     }
                 };
                 self.emit_unary(op, &call)
             }
-            (Op::MaxPool2d { window, activation }, Precision::I8) => {
+            (Op::MaxPool2d { window, activation } | Op::AvgPool2d { window, activation }, _) => {
                 let geometry = self.pool_geometry(&prefix, window);
-                let range = self.range_expr(op, *activation, op.output)?;
-                self.emit_unary(
-                    op,
-                    &format!("pool::simd::max_pool2d_i8(&{geometry}, {range}, x, y)?;"),
-                )
-            }
-            (Op::AvgPool2d { window, activation }, Precision::I8) => {
-                let geometry = self.pool_geometry(&prefix, window);
-                let range = self.range_expr(op, *activation, op.output)?;
-                self.emit_unary(
-                    op,
-                    &format!("pool::simd::avg_pool2d_i8(&{geometry}, {range}, x, y)?;"),
-                )
-            }
-            (Op::MaxPool2d { window, activation }, Precision::F32) => {
-                let geometry = self.pool_geometry(&prefix, window);
-                let act = self.f32_activation(op, *activation)?;
-                let mut call = format!("pool::simd::max_pool2d_f32(&{geometry}, x, y)?;");
-                if act != "Activation::Identity" {
-                    let _ = write!(call, "\n        {act}.apply_slice(y);");
-                }
-                self.emit_unary(op, &call)
-            }
-            (Op::AvgPool2d { window, activation }, Precision::F32) => {
-                let geometry = self.pool_geometry(&prefix, window);
-                let act = self.f32_activation(op, *activation)?;
-                let mut call = format!(
-                    "pool::simd::avg_pool2d_f32(&{geometry}, AvgPoolDivisor::ExcludePadding, x, y)?;"
-                );
-                if act != "Activation::Identity" {
-                    let _ = write!(call, "\n        {act}.apply_slice(y);");
-                }
+                let kernel =
+                    self.kernel_const(&prefix, "Pool2dKernel", &format!("select(&{geometry})"));
+                let max = matches!(op.op, Op::MaxPool2d { .. });
+                let call = match (precision, max) {
+                    (Precision::I8, _) => {
+                        let range = self.range_expr(op, *activation, op.output)?;
+                        let f = if max { "max_i8" } else { "avg_i8" };
+                        format!("{kernel}.{f}(&{geometry}, {range}, x, y)?;")
+                    }
+                    (Precision::F32, _) => {
+                        let act = self.f32_activation(op, *activation)?;
+                        let mut call = if max {
+                            format!("{kernel}.max_f32(&{geometry}, x, y)?;")
+                        } else {
+                            format!(
+                                "{kernel}.avg_f32(&{geometry}, AvgPoolDivisor::ExcludePadding, x, y)?;"
+                            )
+                        };
+                        if act != "Activation::Identity" {
+                            let _ = write!(call, "\n        {act}.apply_slice(y);");
+                        }
+                        call
+                    }
+                };
                 self.emit_unary(op, &call)
             }
             (Op::Softmax { beta, depth }, Precision::F32) => {
@@ -747,13 +834,10 @@ impl Gen<'_> {
                     Precision::I8 => ("DepthwiseI8Kernel", "scratch_i16"),
                     Precision::F32 => ("DepthwiseF32Kernel", "scratch_f32"),
                 };
-                let _ = writeln!(
-                    self.statics,
-                    "/// The kernel for this layer's shape on the target being compiled for.\nconst {prefix}_KERNEL: {family} = {family}::select(&{geometry});"
-                );
-                let kernel = format!("{prefix}_KERNEL");
+                let kernel = self.kernel_const(&prefix, family, &format!("select(&{geometry})"));
+                let sizing = self.scratch_geometry(op, &prefix, &w, &geometry)?;
                 self.scratch
-                    .push((scratch, format!("{kernel}.scratch_len(&{geometry})")));
+                    .push((scratch, format!("{kernel}.scratch_len(&{sizing})")));
                 let weights = self.depthwise_weights(op, &prefix, &kernel)?;
                 let call = match precision {
                     Precision::I8 => {
@@ -949,6 +1033,7 @@ impl Gen<'_> {
         s.push_str("\n#[allow(unused_imports)]\nuse tinyconv::quant::{ActivationRange, LayerParamsI8, QuantizedMultiplier};\n");
         s.push_str("#[allow(unused_imports)]\nuse tinyconv::{Activation, AvgPoolDivisor, Conv2dGeometry, Error, Padding, Pool2dGeometry, activation, conv, dense, pool};\n");
         s.push_str("#[allow(unused_imports)]\nuse tinyconv::depthwise::{DepthwiseF32Kernel, DepthwiseI8Kernel};\n");
+        s.push_str("#[allow(unused_imports)]\nuse tinyconv::{Conv2dF32Kernel, Conv2dI8Kernel, DenseF32Kernel, DenseI8Kernel, Pool2dKernel};\n");
 
         let total_macs: u64 = m.operators.iter().map(|op| m.macs(op)).sum();
         let total_weights: usize = m.operators.iter().map(|op| m.weight_bytes(op)).sum();
@@ -1072,6 +1157,22 @@ impl Gen<'_> {
             s,
             "    /// Bytes of weights and biases (flash).\n    pub const WEIGHT_BYTES: usize = {total_weights};"
         );
+        let names: Vec<String> = self
+            .kernels
+            .iter()
+            .map(|(prefix, kernel)| {
+                let index = prefix.trim_start_matches('L');
+                let op = index.parse::<usize>().ok().and_then(|i| m.operators.get(i));
+                let name = op.map_or("", |op| op.tflite_name.as_str());
+                format!("({index}, \"{name}\", {kernel}.name())")
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "    /// The kernel each layer runs on this target: `(operator index, TFLite op, kernel)`.\n    pub const KERNELS: [(usize, &'static str, &'static str); {}] = [{}];",
+            names.len(),
+            names.join(", ")
+        );
         let _ = writeln!(
             s,
             "\n    /// A model with a zeroed arena.\n    pub const fn new() -> Self {{\n        Model {{ {inits} }}\n    }}"
@@ -1108,6 +1209,24 @@ impl Gen<'_> {
                     if ty == "f32" { ".0" } else { "" }
                 );
             }
+        }
+        for ty in &self.helpers.packed {
+            let _ = write!(
+                s,
+                "\n/// A `pack_array` result at compile time (the generator checked the shapes).\nconst fn packed_{ty}<const N: usize>(packed: Result<[{ty}; N], Error>) -> [{ty}; N] {{\n    match packed {{\n        Ok(w) => w,\n        Err(_) => panic!(\"weights do not match the layer\"),\n    }}\n}}\n"
+            );
+        }
+        for ty in &self.helpers.pack_dense {
+            let family = if *ty == "i8" {
+                "DenseI8Kernel"
+            } else {
+                "DenseF32Kernel"
+            };
+            let zero = if *ty == "i8" { "0" } else { "0.0" };
+            let _ = write!(
+                s,
+                "\n/// Dense weights `[out][in]` packed for `kernel`, at compile time.\nconst fn pack_dense_{ty}<const N: usize>(kernel: {family}, inputs: usize, outputs: usize, weights: &[{ty}; N]) -> [{ty}; N] {{\n    let mut packed = [{zero}; N];\n    match kernel.pack(inputs, outputs, weights, &mut packed) {{\n        Ok(()) => packed,\n        Err(_) => panic!(\"dense weights do not match the layer\"),\n    }}\n}}\n"
+            );
         }
         if self.helpers.mq {
             s.push_str(

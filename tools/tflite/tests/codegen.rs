@@ -50,7 +50,10 @@ fn int8_module_has_the_api_and_the_plan() {
 fn f32_module_uses_f32_everywhere() {
     let code = generate(&model("lenet5_modern_f32"), "lenet5_modern_f32.tflite").unwrap();
     assert!(code.contains("arena: [f32; ARENA_LEN]"));
-    assert!(code.contains("conv::direct::conv2d_f32("));
+    assert!(
+        code.contains("const L0_KERNEL: Conv2dF32Kernel = Conv2dF32Kernel::select(&L0_GEOMETRY);")
+    );
+    assert!(code.contains("L0_KERNEL.run(&g, x, &L0_WEIGHTS, Some(&L0_BIAS), Activation::Relu, &mut self.scratch_f32, y)?;"));
     assert!(!code.contains("INPUT_SCALE"));
     assert!(!code.contains("LayerParamsI8::new"));
 }

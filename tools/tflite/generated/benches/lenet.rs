@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 use tinyconv::models::lenet5::{self, Lenet5F32, Lenet5I8};
-use tinyconv::{Direct, Im2col};
+use tinyconv::models::{Auto, Direct, Im2col};
 use tinyconv_tflite_generated::{lenet5_modern, lenet5_modern_f32};
 
 fn quick() -> bool {
@@ -39,13 +39,17 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
             out
         })
     });
-    let mut m = Lenet5I8::<Direct>::new(&lenet5::MODERN_I8);
+    let mut m = Lenet5I8::new(lenet5::modern_i8::<Direct>());
     group.bench_function("handwritten-direct", |b| {
-        b.iter(|| m.logits_u8(black_box(&pixels)))
+        b.iter(|| m.logits_u8(black_box(&pixels)).unwrap())
     });
-    let mut m = Lenet5I8::<Im2col>::new(&lenet5::MODERN_I8);
+    let mut m = Lenet5I8::new(lenet5::modern_i8::<Im2col>());
     group.bench_function("handwritten-im2col", |b| {
-        b.iter(|| m.logits_u8(black_box(&pixels)))
+        b.iter(|| m.logits_u8(black_box(&pixels)).unwrap())
+    });
+    let mut m = Lenet5I8::new(lenet5::modern_i8::<Auto>());
+    group.bench_function("handwritten-auto", |b| {
+        b.iter(|| m.logits_u8(black_box(&pixels)).unwrap())
     });
     group.finish();
 
@@ -63,12 +67,16 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
             out
         })
     });
-    let mut m = Lenet5F32::<Direct>::new(&lenet5::MODERN_F32);
+    let mut m = Lenet5F32::new(lenet5::modern_f32::<Direct>());
     group.bench_function("handwritten-direct", |b| {
         b.iter(|| m.logits(black_box(&image)).unwrap())
     });
-    let mut m = Lenet5F32::<Im2col>::new(&lenet5::MODERN_F32);
+    let mut m = Lenet5F32::new(lenet5::modern_f32::<Im2col>());
     group.bench_function("handwritten-im2col", |b| {
+        b.iter(|| m.logits(black_box(&image)).unwrap())
+    });
+    let mut m = Lenet5F32::new(lenet5::modern_f32::<Auto>());
+    group.bench_function("handwritten-auto", |b| {
         b.iter(|| m.logits(black_box(&image)).unwrap())
     });
     group.finish();

@@ -132,18 +132,18 @@ fn every_model_is_generated_or_waits_for_a_kernel() {
 }
 
 /// The LeNet-5 generated from its `.tflite` needs no more RAM than the hand-written one with the
-/// same convolution algorithm (int8: im2col; f32: direct).
+/// same kernels (both pick them with the library's `select`: `Auto`).
 #[cfg(all(tinyconv_model_lenet5_modern, tinyconv_model_lenet5_modern_f32))]
 #[test]
 fn lenet_ram_is_no_more_than_the_handwritten_models() {
+    use tinyconv::models::Auto;
     use tinyconv::models::lenet5::{Lenet5F32, Lenet5I8};
-    use tinyconv::{Direct, Im2col};
     let generated_i8 = tinyconv_tflite_generated::lenet5_modern::Model::RAM_BYTES;
     let generated_f32 = tinyconv_tflite_generated::lenet5_modern_f32::Model::RAM_BYTES;
-    let hand_i8 = Lenet5I8::<Im2col>::RAM_BYTES;
-    let hand_f32 = Lenet5F32::<Direct>::RAM_BYTES;
+    let hand_i8 = Lenet5I8::<Auto>::RAM_BYTES;
+    let hand_f32 = Lenet5F32::<Auto>::RAM_BYTES;
     println!(
-        "RAM bytes: int8 generated {generated_i8}, hand-written im2col {hand_i8}; f32 generated {generated_f32}, hand-written direct {hand_f32}"
+        "RAM bytes: int8 generated {generated_i8}, hand-written Auto {hand_i8}; f32 generated {generated_f32}, hand-written Auto {hand_f32}"
     );
     assert!(generated_i8 <= hand_i8);
     assert!(generated_f32 <= hand_f32);
