@@ -55,8 +55,10 @@ row="| \`$target\` | $config | $start | \`$commit\` | $(python3 -c "print(f'{int
 python3 - "$doc" "$marker" "$row" <<'EOF'
 import sys
 path, marker, row = sys.argv[1:]
+import re
 text = open(path, encoding="utf-8").read().replace(marker, row + "\n" + marker, 1)
-text = text.replace("\nNo campaign has run yet (the development machine is shared; they are scheduled by the lead).\n", "\n")
+# The note that no campaign has run yet (one paragraph) goes with the first row.
+text = re.sub(r"\n\nNo campaign has run yet.*?(?=\n\n|\n?\Z)", "", text, count=1, flags=re.S)
 open(path, "w", encoding="utf-8").write(text)
 EOF
 echo "$row"

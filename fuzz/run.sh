@@ -17,7 +17,8 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 cd "$here"
-all=(conv2d_f32 conv2d_i8 pool2d dense requantize shapes model_loader model_inference)
+all=(conv2d_f32 conv2d_i8 pool2d dense requantize shapes model_loader model_inference
+  tflite_parse tflite_mutate)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 work=${TINYCONV_FUZZ_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/tinyconv-fuzz.XXXXXX")}
@@ -50,6 +51,10 @@ for t in "${targets[@]}"; do
   if [ "$t" = model_loader ] || [ "$t" = model_inference ]; then
     cp "$root"/models/*.bin "$work/$t/"
   fi
+  # The importer's parser starts from every shipped .tflite model.
+  if [ "$t" = tflite_parse ]; then
+    cp "$root"/tools/tflite/models/*.tflite "$work/$t/"
+  fi
   corpora=("$work/$t")
   [ -d "corpus/$t" ] && corpora+=("corpus/$t")
   log="$work/$t.log"
@@ -70,7 +75,11 @@ for t in "${targets[@]}"; do
     tail -40 "$log" >&2
     for a in artifacts/"$t"/*; do
       [ -f "$a" ] || continue
-      dest="$root/tests/fuzz_regressions/$t-$(basename "$a")"
+      # The importer's crashes are replayed by its own crate's test.
+      case $t in
+        tflite_*) dest="$root/tools/tflite/tests/fuzz_regressions/$t-$(basename "$a")" ;;
+        *) dest="$root/tests/fuzz_regressions/$t-$(basename "$a")" ;;
+      esac
       cp "$a" "$dest"
       echo "crashing input kept as ${dest#"$root"/}" >&2
     done
