@@ -23,9 +23,11 @@
 //! permutation is needed yet); requantization multipliers are computed at compile time by
 //! tinyconv's own `const fn`s from the scales, which are written out in the module.
 //!
-//! Kernel per layer: today the generator calls the runtime-shape slice kernels that exist in
-//! tinyconv (`conv::direct`, `dense::simd`, `pool::simd`); an operator without a tinyconv
-//! kernel is [`Error::MissingKernel`].
+//! Kernel per layer: convolutions, depthwise, dense and pooling layers name their kernel through
+//! the library's per-family enums (`select`ed for the target at compile time, weights packed by
+//! the kernel's `const fn pack`); ADD, MEAN, SOFTMAX, LOGISTIC, TANH, PAD and CONCATENATION are
+//! one library call each with parameters built at compile time. An operator or option without a
+//! tinyconv kernel is [`Error::MissingKernel`].
 
 use std::fmt::Write;
 
@@ -82,6 +84,11 @@ struct Helpers {
     mq: bool,
     mq_f32_product: bool,
     range: bool,
+    /// `quant(scale, zero_point)`.
+    quant: bool,
+    add_params: bool,
+    mean_params: bool,
+    softmax_params: bool,
 }
 
 struct Gen<'m> {
@@ -177,6 +184,19 @@ impl Gen<'_> {
             r.max(),
             fused.name()
         ))
+    }
+
+    /// The int8 clamp of a fused activation on tensor `t`, as a value (to check parameters).
+    fn host_range(&self, op: &Operator, fused: Fused, t: usize) -> Result<ActivationRange, Error> {
+        let (scale, zp) = self.qp(t);
+        let out = quant_params(scale, zp)
+            .map_err(|e| Error::unsupported(format!("{}: {e}", self.at(op))))?;
+        Ok(match fused {
+            Fused::None => ActivationRange::none(),
+            Fused::Relu => ActivationRange::relu(out),
+            Fused::Relu6 => ActivationRange::relu6(out),
+            Fused::ReluN1To1 => ActivationRange::relu_n1_to_1(out),
+        })
     }
 
     fn f32_activation(&self, op: &Operator, fused: Fused) -> Result<&'static str, Error> {
@@ -863,13 +883,174 @@ impl Gen<'_> {
                 };
                 self.emit_unary(op, &call)
             }
-            (Op::Add { .. }, _) => Err(self.missing(op, &format!("{} ADD", elem(precision)))),
-            (Op::Mean { .. }, _) => Err(self.missing(op, &format!("{} MEAN", elem(precision)))),
-            (Op::Softmax { .. }, Precision::I8) => Err(self.missing(op, "int8 SOFTMAX")),
-            (Op::Logistic, Precision::I8) => Err(self.missing(op, "int8 LOGISTIC exact to TFLite")),
-            (Op::Tanh, Precision::I8) => Err(self.missing(op, "int8 TANH exact to TFLite")),
-            (Op::Pad { .. }, _) => Err(self.missing(op, "PAD")),
-            (Op::Concatenation { .. }, _) => Err(self.missing(op, "CONCATENATION")),
+            (Op::Add { activation }, Precision::I8) => {
+                let a = op.input(0).unwrap_or_default();
+                let b = op.input(1).unwrap_or_default();
+                let (qa, qb, qo) = (self.qp(a), self.qp(b), self.qp(op.output));
+                let range = self.range_expr(op, *activation, op.output)?;
+                let host_range = self.host_range(op, *activation, op.output)?;
+                tinyconv::elementwise::AddParamsI8::new(
+                    quant_params(qa.0, qa.1)?,
+                    quant_params(qb.0, qb.1)?,
+                    quant_params(qo.0, qo.1)?,
+                    host_range,
+                )
+                .map_err(|e| Error::unsupported(format!("{}: ADD parameters: {e}", self.at(op))))?;
+                self.helpers.quant = true;
+                self.helpers.add_params = true;
+                let _ = writeln!(
+                    self.statics,
+                    "/// {}: TFLite's int8 ADD parameters from the operands' and the output's quantization.\nstatic {prefix}_ADD: AddParamsI8 = add_params(\n    quant({}, {}),\n    quant({}, {}),\n    quant({}, {}),\n    {range},\n);",
+                    self.at(op),
+                    f32_literal(qa.0),
+                    qa.1,
+                    f32_literal(qb.0),
+                    qb.1,
+                    f32_literal(qo.0),
+                    qo.1,
+                );
+                self.emit_binary(
+                    op,
+                    &format!("elementwise::add_i8(&{prefix}_ADD, a, b, y)?;"),
+                )
+            }
+            (Op::Add { activation }, Precision::F32) => {
+                let act = self.f32_activation(op, *activation)?;
+                self.emit_binary(op, &format!("elementwise::add_f32(a, b, {act}, y)?;"))
+            }
+            (
+                Op::Mean {
+                    outer,
+                    reduce,
+                    inner,
+                },
+                _,
+            ) => {
+                let (outer, reduce, inner) = (*outer, *reduce, *inner);
+                let call = match precision {
+                    Precision::I8 => {
+                        let input = op.input(0).unwrap_or_default();
+                        let (qi, qo) = (self.qp(input), self.qp(op.output));
+                        tinyconv::reduce::MeanParamsI8::new(
+                            quant_params(qi.0, qi.1)?,
+                            quant_params(qo.0, qo.1)?,
+                            reduce,
+                        )
+                        .map_err(|e| {
+                            Error::unsupported(format!("{}: MEAN parameters: {e}", self.at(op)))
+                        })?;
+                        self.helpers.quant = true;
+                        self.helpers.mean_params = true;
+                        let _ = writeln!(
+                            self.statics,
+                            "/// {}: TFLite's int8 MEAN of {reduce} values (1/{reduce} folded into the multiplier).\nstatic {prefix}_MEAN: MeanParamsI8 = mean_params(quant({}, {}), quant({}, {}), {reduce});",
+                            self.at(op),
+                            f32_literal(qi.0),
+                            qi.1,
+                            f32_literal(qo.0),
+                            qo.1,
+                        );
+                        format!(
+                            "reduce::mean_hw_i8([{reduce}, 1, {inner}], x, &{prefix}_MEAN, y)?;"
+                        )
+                    }
+                    Precision::F32 => {
+                        format!("reduce::mean_hw_f32([{reduce}, 1, {inner}], x, y)?;")
+                    }
+                };
+                let call = if outer == 1 {
+                    call
+                } else {
+                    format!(
+                        "for (x, y) in x.chunks_exact({}).zip(y.chunks_exact_mut({inner})) {{\n            {call}\n        }}",
+                        reduce * inner
+                    )
+                };
+                self.emit_unary(op, &call)
+            }
+            (Op::Softmax { beta, depth }, Precision::I8) => {
+                let input = op.input(0).unwrap_or_default();
+                let (scale, _) = self.qp(input);
+                tinyconv::activation::SoftmaxI8::new(scale, *beta).map_err(|e| {
+                    Error::unsupported(format!("{}: SOFTMAX parameters: {e}", self.at(op)))
+                })?;
+                self.helpers.softmax_params = true;
+                let _ = writeln!(
+                    self.statics,
+                    "/// {}: TFLite's int8 SOFTMAX parameters (input scale, beta).\nstatic {prefix}_SOFTMAX: SoftmaxI8 = softmax_params({}, {});",
+                    self.at(op),
+                    f32_literal(scale),
+                    f32_literal(*beta),
+                );
+                self.emit_unary(
+                    op,
+                    &format!("activation::softmax_i8(&{prefix}_SOFTMAX, {depth}, x, y)?;"),
+                )
+            }
+            (Op::Logistic | Op::Tanh, Precision::I8) => {
+                let input = op.input(0).unwrap_or_default();
+                let (scale, zp) = self.qp(input);
+                quant_params(scale, zp)
+                    .map_err(|e| Error::unsupported(format!("{}: {e}", self.at(op))))?;
+                self.helpers.quant = true;
+                let (ty, what) = if op.op == Op::Logistic {
+                    ("LogisticI8", "LOGISTIC")
+                } else {
+                    ("TanhI8", "TANH")
+                };
+                let _ = writeln!(
+                    self.statics,
+                    "/// {}: TFLite's integer {what} of every int8 input, tabulated at compile time.\nstatic {prefix}_TABLE: [i8; 256] = {ty}::new(quant({}, {zp})).table();",
+                    self.at(op),
+                    f32_literal(scale),
+                );
+                self.emit_unary(
+                    op,
+                    &format!("tinyconv::quant::apply_table(&{prefix}_TABLE, x, y)?;"),
+                )
+            }
+            (Op::Pad { pads }, _) => {
+                let input = op.input(0).unwrap_or_default();
+                let shape = self.model.tensor(input).shape.clone();
+                // The parser checked: batch 1, not padded; rank ≤ 4. Dimensions after the batch,
+                // right-aligned into [H, W, C].
+                let mut dims = [1usize; 3];
+                let mut p = [[0usize; 2]; 3];
+                let rest = shape.len().saturating_sub(1);
+                for k in 0..rest {
+                    dims[3 - rest + k] = shape[1 + k];
+                    p[3 - rest + k] = pads[1 + k];
+                }
+                let value = match precision {
+                    Precision::I8 => self.qp(op.output).1.to_string(),
+                    Precision::F32 => "0.0".to_string(),
+                };
+                let value = if precision == Precision::I8 {
+                    format!("{value}i8")
+                } else {
+                    format!("{value}f32")
+                };
+                self.emit_unary(
+                    op,
+                    &format!(
+                        "shape::pad({dims:?}, [({}, {}), ({}, {}), ({}, {})], {value}, x, y)?;",
+                        p[0][0], p[0][1], p[1][0], p[1][1], p[2][0], p[2][1]
+                    ),
+                )
+            }
+            (
+                Op::Concatenation {
+                    outer, activation, ..
+                },
+                _,
+            ) => {
+                if *activation != Fused::None {
+                    return Err(self.missing(op, "CONCATENATION with a fused activation"));
+                }
+                // The parser checked that every input has the output's quantization: a copy.
+                let call = format!("shape::concatenate({outer}, &[INPUTS], y)?;");
+                self.emit_nary(op, &call)
+            }
             (Op::Reshape, _) => Ok(()),
         }
     }
@@ -892,6 +1073,41 @@ impl Gen<'_> {
         ];
         self.bind(op, &places)?;
         let _ = writeln!(self.body, "        {call}");
+        Ok(())
+    }
+
+    /// Two inputs, one output: binds `a`, `b` and `y` around `call`.
+    fn emit_binary(&mut self, op: &Operator, call: &str) -> Result<(), Error> {
+        self.comment(op);
+        let a = op.input(0).unwrap_or_default();
+        let b = op.input(1).unwrap_or_default();
+        let places = [
+            (self.place(op, op.output)?, "y"),
+            (self.place(op, a)?, "a"),
+            (self.place(op, b)?, "b"),
+        ];
+        self.bind(op, &places)?;
+        let _ = writeln!(self.body, "        {call}");
+        Ok(())
+    }
+
+    /// Any number of inputs `x0, x1, ..`, one output `y`: `INPUTS` in `call` becomes the list.
+    fn emit_nary(&mut self, op: &Operator, call: &str) -> Result<(), Error> {
+        self.comment(op);
+        let names: Vec<String> = (0..op.inputs.len()).map(|i| format!("x{i}")).collect();
+        let mut places = vec![(self.place(op, op.output)?, "y")];
+        for (i, name) in names.iter().enumerate() {
+            let t = op
+                .input(i)
+                .ok_or_else(|| Error::malformed(format!("{}: absent input {i}", self.at(op))))?;
+            places.push((self.place(op, t)?, name.as_str()));
+        }
+        self.bind(op, &places)?;
+        let _ = writeln!(
+            self.body,
+            "        {}",
+            call.replace("INPUTS", &names.join(", "))
+        );
         Ok(())
     }
 
@@ -1031,7 +1247,9 @@ impl Gen<'_> {
             env!("CARGO_PKG_VERSION")
         );
         s.push_str("\n#[allow(unused_imports)]\nuse tinyconv::quant::{ActivationRange, LayerParamsI8, QuantizedMultiplier};\n");
-        s.push_str("#[allow(unused_imports)]\nuse tinyconv::{Activation, AvgPoolDivisor, Conv2dGeometry, Error, Padding, Pool2dGeometry, activation, conv, dense, pool};\n");
+        s.push_str("#[allow(unused_imports)]\nuse tinyconv::{Activation, AvgPoolDivisor, Conv2dGeometry, Error, Padding, Pool2dGeometry, activation, conv, dense, elementwise, pool, reduce, shape};\n");
+        s.push_str("#[allow(unused_imports)]\nuse tinyconv::activation::{LogisticI8, SoftmaxI8, TanhI8};\n");
+        s.push_str("#[allow(unused_imports)]\nuse tinyconv::{elementwise::AddParamsI8, quant::QuantParams, reduce::MeanParamsI8};\n");
         s.push_str("#[allow(unused_imports)]\nuse tinyconv::depthwise::{DepthwiseF32Kernel, DepthwiseI8Kernel};\n");
         s.push_str("#[allow(unused_imports)]\nuse tinyconv::{Conv2dF32Kernel, Conv2dI8Kernel, DenseF32Kernel, DenseI8Kernel, Pool2dKernel};\n");
 
@@ -1236,6 +1454,26 @@ impl Gen<'_> {
         if self.helpers.mq_f32_product {
             s.push_str(
                 "\n/// TFLite's per-tensor FULLY_CONNECTED multiplier (scale product rounded to f32), at\n/// compile time.\nconst fn mq_f32_product(input_scale: f32, weight_scale: f32, output_scale: f32) -> QuantizedMultiplier {\n    match tinyconv::quant::requant_multiplier_f32_product(input_scale, weight_scale, output_scale) {\n        Ok(m) => m,\n        Err(_) => panic!(\"requantization multiplier out of range\"),\n    }\n}\n",
+            );
+        }
+        if self.helpers.quant {
+            s.push_str(
+                "\n/// A tensor's quantization `(scale, zero point)`, at compile time (the generator checked it).\nconst fn quant(scale: f32, zero_point: i32) -> QuantParams {\n    match QuantParams::new(scale, zero_point) {\n        Ok(q) => q,\n        Err(_) => panic!(\"invalid quantization\"),\n    }\n}\n",
+            );
+        }
+        if self.helpers.add_params {
+            s.push_str(
+                "\n/// TFLite's int8 ADD parameters, at compile time (the generator checked them).\nconst fn add_params(a: QuantParams, b: QuantParams, out: QuantParams, range: ActivationRange) -> AddParamsI8 {\n    match AddParamsI8::new(a, b, out, range) {\n        Ok(p) => p,\n        Err(_) => panic!(\"ADD multiplier out of range\"),\n    }\n}\n",
+            );
+        }
+        if self.helpers.mean_params {
+            s.push_str(
+                "\n/// TFLite's int8 MEAN parameters, at compile time (the generator checked them).\nconst fn mean_params(input: QuantParams, output: QuantParams, count: usize) -> MeanParamsI8 {\n    match MeanParamsI8::new(input, output, count) {\n        Ok(p) => p,\n        Err(_) => panic!(\"MEAN multiplier out of range\"),\n    }\n}\n",
+            );
+        }
+        if self.helpers.softmax_params {
+            s.push_str(
+                "\n/// TFLite's int8 SOFTMAX parameters, at compile time (the generator checked them).\nconst fn softmax_params(input_scale: f32, beta: f32) -> SoftmaxI8 {\n    match SoftmaxI8::new(input_scale, beta) {\n        Ok(p) => p,\n        Err(_) => panic!(\"SOFTMAX multiplier out of range\"),\n    }\n}\n",
             );
         }
         if self.helpers.range {
