@@ -728,6 +728,20 @@ impl RequantBlock {
         }
     }
 
+    /// The same block with the lane-by-lane output stage (`lanes` filled, `vector` off): what
+    /// `new` builds on a target without vector registers. Lets the tests run the scalar kernel
+    /// on x86, where `new` leaves `lanes` empty for double rounding.
+    #[cfg(test)]
+    fn lane_by_lane(mut self, p: &LayerParamsI8<'_>, c0: usize) -> Self {
+        let per_tensor = p.multipliers.len() == 1;
+        for (o, lane) in self.lanes.iter_mut().enumerate().take(self.nc) {
+            let c = c0 + o;
+            *lane = (p.bias(c), p.multipliers[if per_tensor { 0 } else { c }]);
+        }
+        self.vector = false;
+        self
+    }
+
     /// The output stage of channel `o` of the block, one accumulator at a time.
     #[inline(always)]
     fn scalar(&self, o: usize, acc: i32) -> i8 {
@@ -1008,6 +1022,7 @@ mod tests {
                 pack_panel_i16_transposed(&weights, (n_seg, seg_len), c0, out_c, &mut panel);
                 gemm_row_i16_simd(&buf, &layout, n_px, &panel, &rq, &mut a[c0..], out_c);
                 pack_panel_i16_rows(&weights, (n_seg, seg_len), c0, out_c, &mut panel);
+                let rq = rq.lane_by_lane(&p, c0);
                 gemm_row_i16_scalar(&buf, &layout, n_px, &panel, &rq, &mut b[c0..], out_c);
                 prop_assert_eq!(a, b);
             }
