@@ -90,7 +90,7 @@ BOARDS = {
     },
 }
 MODELS = ["modern", "classic"]
-ALGORITHMS = ["reference", "im2col", "direct"]
+ALGORITHMS = ["auto", "reference", "im2col", "direct"]
 QEMU_COMMON = ["-nographic", "-icount", "shift=6", "-semihosting-config", "enable=on,target=native"]
 TIMEOUT_S = 300
 

@@ -10,7 +10,7 @@ use common::int8::{
 };
 use proptest::prelude::*;
 use tinyconv::conv::PackedFilters;
-use tinyconv::conv::{direct, im2col, reference};
+use tinyconv::conv::{direct, im2col, pairs, reference};
 use tinyconv::error::const_expect;
 use tinyconv::quant::{
     ActivationRange, LayerParamsI8, MAX_ABS_PRODUCT, QuantParams, QuantizedMultiplier, Rounding,
@@ -275,12 +275,16 @@ fn invalid_parameters_are_errors_and_write_nothing() {
     let mut s = vec![0i16; im2col::scratch_len_i8(&g)];
     type Run =
         fn(&Conv2dGeometry, &[i8], &[i8], &LayerParamsI8<'_>, &mut [i8]) -> Result<(), Error>;
-    let runs: [Run; 3] = [
+    let runs: [Run; 4] = [
         |g, x, w, p, y| reference::conv2d_i8(g, x, w, p, &mut [], y).map(|_| ()),
         |g, x, w, p, y| direct::conv2d_i8(g, x, w, p, &mut [], y).map(|_| ()),
         |g, x, w, p, y| {
             let mut s = vec![0i16; im2col::scratch_len_i8(g)];
             im2col::conv2d_i8(g, x, w, p, &mut s, y).map(|_| ())
+        },
+        |g, x, w, p, y| {
+            let mut s = vec![0i16; pairs::scratch_len_i8(g)];
+            pairs::conv2d_i8(g, x, w, p, &mut s, y).map(|_| ())
         },
     ];
     assert_eq!(runs.len(), Conv2dI8Kernel::ALL.len(), "every kernel");
@@ -373,10 +377,11 @@ static M3: [QuantizedMultiplier; 4] = {
 /// 3×3, stride 2, padding 1, ReLU.
 type Layer = Conv2dI8<'static, 3, 4, 3, 3, 2, 2, 1, 1, 1, 1>;
 /// The filters packed for every kernel, at compile time.
-static PACKED: [PackedFilters<Conv2dI8Kernel, i8, 4, 3, 3, 3>; 3] = [
+static PACKED: [PackedFilters<Conv2dI8Kernel, i8, 4, 3, 3, 3>; 4] = [
     const_expect(Layer::pack(Conv2dI8Kernel::ALL[0], &W3), "pack"),
     const_expect(Layer::pack(Conv2dI8Kernel::ALL[1], &W3), "pack"),
     const_expect(Layer::pack(Conv2dI8Kernel::ALL[2], &W3), "pack"),
+    const_expect(Layer::pack(Conv2dI8Kernel::ALL[3], &W3), "pack"),
 ];
 /// Built and checked at compile time.
 const fn layer(k: usize) -> Layer {

@@ -15,7 +15,10 @@ use tinyconv::pool::reference as pool_ref;
 use tinyconv::quant::{
     ActivationRange, QuantParams, SIGMOID_OUTPUT_PARAMS, apply_table_in_place, sigmoid_table,
 };
-use tinyconv::{Error, Pool2dGeometry};
+use tinyconv::{
+    Conv2dF32Kernel, Conv2dI8Kernel, DenseF32Kernel, DenseI8Kernel, Error, Pool2dGeometry,
+    Pool2dKernel,
+};
 
 fn rand_layer<const N: usize, const C: usize>(l: &mut RawLayer<N, C>, seed: u64) {
     let r = pseudo_random(N + 3 * C + 2, seed);
@@ -112,6 +115,29 @@ fn unfused(w: &Lenet5I8Weights, img: &[u8; 784]) -> [i8; 10] {
     out
 }
 
+/// The `pairs` kernels for every int8 layer (what `Auto` picks on ARMv7E-M), on the host.
+struct Pairs;
+
+impl Lenet5Plan for Pairs {
+    const NAME: &'static str = "pairs";
+    const CONV1_F32: Conv2dF32Kernel = Conv2dF32Kernel::Reference;
+    const CONV2_F32: Conv2dF32Kernel = Conv2dF32Kernel::Reference;
+    const POOL_F32: Pool2dKernel = Pool2dKernel::Reference;
+    const DENSE_F32: [DenseF32Kernel; 3] = [DenseF32Kernel::Reference; 3];
+    const CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::Pairs;
+    const CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::Pairs;
+    const POOL_I8: Pool2dKernel = Pool2dKernel::Reference;
+    const DENSE_I8: [DenseI8Kernel; 3] = [DenseI8Kernel::Pairs; 3];
+    type ScratchF32 = [f32; 0];
+    type ScratchI8 = [i16; {
+        let (c, d) = (
+            lenet5::scratch_i8(Conv2dI8Kernel::Pairs, Conv2dI8Kernel::Pairs),
+            lenet5::scratch_dense_i8([DenseI8Kernel::Pairs; 3]),
+        );
+        if c > d { c } else { d }
+    }];
+}
+
 fn check<P: Lenet5Plan>(w: &Lenet5I8Weights) {
     let packed = Box::new(PackedI8::<P>::pack(w).unwrap());
     let mut model = Box::new(Lenet5I8::new(&*packed));
@@ -140,6 +166,7 @@ fn fused_int8_model_is_bit_exact_with_unfused_reference_network() {
             check::<Im2col>(&w);
             check::<Direct>(&w);
             check::<Auto>(&w);
+            check::<Pairs>(&w);
         }
     }
 }

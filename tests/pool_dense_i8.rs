@@ -222,7 +222,18 @@ fn dense_typed(kernel: DenseI8Kernel, x: &[i8; 5]) -> [i8; 3] {
         .unwrap()
         .with_range(ActivationRange::new(-50, 60).unwrap());
     let mut y = [0x55; 3];
-    layer.forward(x, &mut y).unwrap();
+    if layer.scratch_len() == 0 {
+        layer.forward(x, &mut y).unwrap();
+    } else {
+        assert!(matches!(
+            layer.forward(x, &mut y),
+            Err(Error::ScratchTooSmall { .. })
+        ));
+        let mut scratch = vec![0x55i16; layer.scratch_len()];
+        let r = layer.forward_with_scratch(x, &mut y, &mut scratch[1..]);
+        assert!(matches!(r, Err(Error::ScratchTooSmall { .. })), "{r:?}");
+        layer.forward_with_scratch(x, &mut y, &mut scratch).unwrap();
+    }
     y
 }
 

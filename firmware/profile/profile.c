@@ -228,12 +228,16 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     size_t cap = 1024;
     syms = calloc(cap, sizeof(Sym));
     uint64_t lo, size;
-    char name[200];
-    while (fscanf(f, "%" SCNx64 " %" SCNx64 " %199[^\n]", &lo, &size, name) == 3) {
+    char line[4096];
+    int name_at;
+    /* One symbol per line; names (v0-demangled generics) can be long: truncated to fit. */
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%" SCNx64 " %" SCNx64 " %n", &lo, &size, &name_at) != 2) continue;
+        line[strcspn(line, "\n")] = 0;
         if (nsyms == cap) syms = realloc(syms, (cap *= 2) * sizeof(Sym));
         syms[nsyms].lo = lo & ~1ULL;
         syms[nsyms].hi = (lo & ~1ULL) + size;
-        snprintf(syms[nsyms].name, sizeof syms[nsyms].name, "%s", name);
+        snprintf(syms[nsyms].name, sizeof syms[nsyms].name, "%s", line + name_at);
         syms[nsyms].count = 0;
         nsyms++;
     }

@@ -6,6 +6,7 @@
 //! | [`reference`](mod@reference) | plain loops from the formula; the oracle | none |
 //! | [`im2col`] | patches of a tile of output pixels copied into scratch, then a SIMD GEMM | [`Conv2dF32Kernel::scratch_len`] |
 //! | [`direct`] | SIMD dot products over contiguous runs of the input, interior/border split | none |
+//! | [`pairs`] (int8) | input widened into words holding two pixels' taps, 2 filters × 2 pixels per block (Cortex-M4 `smlabb`/`smlatb`) | the padded input, one word per element |
 //!
 //! All of them compute `out[y][x][o] = act(b[o] + Σ_{i,j,c} w[o][i][j][c] ·
 //! in[y·s_h + i·d_h − p_top][x·s_w + j·d_w − p_left][c])` with taps outside the image skipped,
@@ -49,6 +50,7 @@ pub mod im2col;
 pub mod implicit_gemm;
 mod layer;
 pub mod one_channel;
+pub mod pairs;
 pub mod pool_stage;
 pub mod reference;
 
@@ -230,26 +232,40 @@ pub enum Conv2dI8Kernel {
     Im2col,
     /// [`direct::conv2d_i8`]: direct convolution, no scratch.
     Direct,
+    /// [`pairs::conv2d_i8`]: the input widened once into 32-bit words that hold one tap for two
+    /// neighbouring output pixels, 2 filters × 2 pixels per block (two 16-bit multiply-adds per
+    /// word: `smlabb`/`smlatb` on cores with Arm's DSP extension). Scratch: the padded input,
+    /// one word per element.
+    Pairs,
 }
 
 impl Conv2dI8Kernel {
     /// Every kernel, the reference first.
-    pub const ALL: [Self; 3] = [Self::Reference, Self::Im2col, Self::Direct];
+    pub const ALL: [Self; 4] = [Self::Reference, Self::Im2col, Self::Direct, Self::Pairs];
 
-    /// `"reference"`, `"im2col"` or `"direct"`.
+    /// `"reference"`, `"im2col"`, `"direct"` or `"pairs"`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Reference => "reference",
             Self::Im2col => "im2col",
             Self::Direct => "direct",
+            Self::Pairs => "pairs",
         }
     }
 
     /// The kernel this target runs fastest for a layer of shape `g` (measured with
     /// `cargo bench --bench conv` on the desktop, `scripts/firmware_report.py` on Cortex-M).
+    ///
+    /// On ARMv7E-M targets (`thumbv7em-*`: Cortex-M4/M7, whose DSP extension has the 16-bit
+    /// multiply-adds; `cfg(tinyconv_dsp)`, set by the build script), [`Pairs`](Self::Pairs) (measured on LeNet-5's conv1, one input channel, and conv2, six);
+    /// elsewhere [`Im2col`](Self::Im2col).
     pub const fn select(g: &Conv2dGeometry) -> Self {
         let _ = g;
-        Self::Im2col
+        if cfg!(tinyconv_dsp) {
+            Self::Pairs
+        } else {
+            Self::Im2col
+        }
     }
 
     /// Elements of `i16` scratch [`run`](Self::run) needs for `g` (0 for kernels without).
@@ -258,6 +274,7 @@ impl Conv2dI8Kernel {
             Self::Reference => reference::scratch_len_i8(g),
             Self::Im2col => im2col::scratch_len_i8(g),
             Self::Direct => direct::scratch_len_i8(g),
+            Self::Pairs => pairs::scratch_len_i8(g),
         }
     }
 
@@ -277,6 +294,7 @@ impl Conv2dI8Kernel {
             Self::Reference => reference::pack_weights_i8(g, canonical, packed),
             Self::Im2col => im2col::pack_weights_i8(g, canonical, packed),
             Self::Direct => direct::pack_weights_i8(g, canonical, packed),
+            Self::Pairs => pairs::pack_weights_i8(g, canonical, packed),
         }
     }
 
@@ -316,6 +334,7 @@ impl Conv2dI8Kernel {
             Self::Reference => reference::conv2d_i8(g, input, packed, p, scratch, output),
             Self::Im2col => im2col::conv2d_i8(g, input, packed, p, scratch, output),
             Self::Direct => direct::conv2d_i8(g, input, packed, p, scratch, output),
+            Self::Pairs => pairs::conv2d_i8(g, input, packed, p, scratch, output),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! interface as the convolution kernels (see [`crate::conv`]).
 
 pub mod blocked;
+pub mod pairs;
 pub mod reference;
 pub mod simd;
 
@@ -154,39 +155,51 @@ pub enum DenseI8Kernel {
     Reference,
     /// [`simd::dense_i8`]: `i16` pairs, 4 rows at a time.
     Simd,
+    /// [`pairs::dense_i8`]: the input widened once into 32-bit words of two `i16`s, 4 rows at a
+    /// time over weights packed in that order (Cortex-M4 `smlabb`/`smlatb`).
+    Pairs,
 }
 
 impl DenseI8Kernel {
     /// Every kernel, the reference first.
-    pub const ALL: [Self; 2] = [Self::Reference, Self::Simd];
+    pub const ALL: [Self; 3] = [Self::Reference, Self::Simd, Self::Pairs];
 
-    /// `"reference"` or `"simd"`.
+    /// `"reference"`, `"simd"` or `"pairs"`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Reference => "reference",
             Self::Simd => "simd",
+            Self::Pairs => "pairs",
         }
     }
 
     /// The kernel this target runs fastest for an `inputs → outputs` layer (on the desktop the
-    /// SIMD kernel only pays from a few hundred inputs on: `cargo bench --bench conv -- dense`).
+    /// SIMD kernel only pays from a few hundred inputs on: `cargo bench --bench conv -- dense`;
+    /// on ARMv7E-M targets (`thumbv7em-*`, `cfg(tinyconv_dsp)` from the build script),
+    /// [`Pairs`](Self::Pairs), measured on LeNet-5's dense layers with
+    /// `scripts/firmware_report.py`).
     pub const fn select(inputs: usize, outputs: usize) -> Self {
         let _ = outputs;
-        if crate::gemm::i16::VECTOR && inputs < 256 {
+        if cfg!(tinyconv_dsp) {
+            Self::Pairs
+        } else if crate::gemm::i16::VECTOR && inputs < 256 {
             Self::Reference
         } else {
             Self::Simd
         }
     }
 
-    /// Elements of `i16` scratch [`run`](Self::run) needs (0 for both kernels).
+    /// Elements of `i16` scratch [`run`](Self::run) needs (0 but for [`Pairs`](Self::Pairs)).
     pub const fn scratch_len(self, inputs: usize, outputs: usize) -> usize {
-        let _ = (self, inputs, outputs);
-        0
+        let _ = outputs;
+        match self {
+            Self::Reference | Self::Simd => 0,
+            Self::Pairs => pairs::scratch_len_i8(inputs),
+        }
     }
 
     /// Rearranges canonical `[outputs][inputs]` weights into the order this kernel reads them
-    /// (`packed` has the same length; both kernels read the canonical order).
+    /// (`packed` has the same length; the reference and SIMD kernels read the canonical order).
     ///
     /// # Errors
     /// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
@@ -197,20 +210,24 @@ impl DenseI8Kernel {
         canonical: &[i8],
         packed: &mut [i8],
     ) -> Result<(), Error> {
-        let _ = self;
-        match check_pack_len(inputs, outputs, canonical.len(), packed.len()) {
-            Ok(()) => {
+        if let Err(e) = check_pack_len(inputs, outputs, canonical.len(), packed.len()) {
+            return Err(e);
+        }
+        match self {
+            Self::Reference | Self::Simd => {
                 packed.copy_from_slice(canonical);
                 Ok(())
             }
-            Err(e) => Err(e),
+            Self::Pairs => pairs::pack_weights_i8(inputs, outputs, canonical, packed),
         }
     }
 
-    /// The int8 layer over weights packed by [`pack`](Self::pack).
+    /// The int8 layer over weights packed by [`pack`](Self::pack), with at least
+    /// [`scratch_len`](Self::scratch_len) elements of scratch.
     ///
     /// # Errors
-    /// [`Error::InvalidGeometry`], [`Error::LengthMismatch`], [`Error::AccumulatorOverflow`].
+    /// [`Error::InvalidGeometry`], [`Error::LengthMismatch`], [`Error::AccumulatorOverflow`],
+    /// [`Error::ScratchTooSmall`].
     #[inline(always)]
     pub fn run(
         self,
@@ -220,10 +237,10 @@ impl DenseI8Kernel {
         scratch: &mut [i16],
         output: &mut [i8],
     ) -> Result<(), Error> {
-        let _ = scratch;
         match self {
             Self::Reference => reference::dense_i8(input, packed, p, output),
             Self::Simd => simd::dense_i8(input, packed, p, output),
+            Self::Pairs => pairs::dense_i8(input, packed, p, scratch, output),
         }
     }
 }
@@ -424,9 +441,31 @@ impl<'w, const IN: usize, const OUT: usize> DenseI8<'w, IN, OUT> {
     /// empty layer or `IN · 255 · 128 > i32::MAX`.
     ///
     /// # Errors
-    /// None in practice (shapes and the accumulator bound are checked at compile time and by
+    /// [`Error::ScratchTooSmall`] for a kernel that needs scratch ([`DenseI8Kernel::Pairs`]:
+    /// use [`forward_with_scratch`](Self::forward_with_scratch)); otherwise none in practice
+    /// (shapes and the accumulator bound are checked at compile time and by
     /// [`new`](Self::new)); the kernels' errors are passed on rather than dropped.
     pub fn forward(&self, input: &[i8; IN], output: &mut [i8; OUT]) -> Result<(), Error> {
+        self.forward_with_scratch(input, output, &mut [])
+    }
+
+    /// `i16` elements of scratch [`forward_with_scratch`](Self::forward_with_scratch) needs
+    /// (0 but for [`DenseI8Kernel::Pairs`]).
+    pub const fn scratch_len(&self) -> usize {
+        self.weights.kernel.scratch_len(IN, OUT)
+    }
+
+    /// [`forward`](Self::forward) with at least [`scratch_len`](Self::scratch_len) elements of
+    /// scratch (not zeroed by the caller).
+    ///
+    /// # Errors
+    /// [`Error::ScratchTooSmall`]; otherwise as [`forward`](Self::forward).
+    pub fn forward_with_scratch(
+        &self,
+        input: &[i8; IN],
+        output: &mut [i8; OUT],
+        scratch: &mut [i16],
+    ) -> Result<(), Error> {
         const {
             assert!(IN > 0 && OUT > 0, "empty dense layer");
             assert!(
@@ -438,7 +477,7 @@ impl<'w, const IN: usize, const OUT: usize> DenseI8<'w, IN, OUT> {
             input,
             self.weights.as_slice(),
             &self.params(),
-            &mut [],
+            scratch,
             output,
         )
     }

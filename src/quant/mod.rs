@@ -65,6 +65,21 @@ pub use requantize::{
 
 use core::fmt;
 
+/// [`LayerParamsI8::requantize`], with the default rounding on a path written for 32-bit cores
+/// ([`requantize::requantize_to_i8_double`]); bit-identical.
+#[inline(always)]
+pub(crate) fn requantize_fast(p: &LayerParamsI8<'_>, o: usize, acc: i32) -> i8 {
+    if p.rounding != Rounding::Double {
+        return p.requantize(o, acc);
+    }
+    let m = if p.multipliers.len() == 1 {
+        p.multipliers[0]
+    } else {
+        p.multipliers[o]
+    };
+    requantize::requantize_to_i8_double(acc, m, p.output_zero_point, p.range)
+}
+
 /// Why a quantization parameter was rejected.
 ///
 /// Every fallible function of [`quant`](self) returns this error; the crate's own error type

@@ -247,11 +247,14 @@ pub const fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
-    // |a · b| ≤ 2^62 and |nudge| < 2^30: no i64 overflow; the quotient fits i32 except
-    // for the case handled above.
+    // The nudge (2^30 for a · b ≥ 0, 1 − 2^30 below) and truncation toward zero equal one
+    // floor: trunc((ab + 1 − 2^30) / 2^31) = −⌊(2^30 − 1 − ab) / 2^31⌋ = −⌈(−ab − 2^30) / 2^31⌉
+    // = ⌊(ab + 2^30) / 2^31⌋ for ab < 0. So: add 2^30, shift right arithmetically by 31 (an
+    // add, an add with carry and two shifts on a 32-bit core, where the division toward zero
+    // needs a sign fix-up). |a · b| ≤ 2^62: no i64 overflow; the result fits i32 except for
+    // the case handled above.
     let ab = a as i64 * b as i64;
-    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    ((ab + nudge) / (1 << 31)) as i32
+    ((ab + (1 << 30)) >> 31) as i32
 }
 
 /// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded to nearest, ties away from zero
@@ -462,6 +465,37 @@ pub const fn requantize_to_i8(
 ) -> i8 {
     let scaled = multiply_by_quantized_multiplier_with(acc, m, rounding);
     range.clamp(scaled.saturating_add(output_zero_point as i32))
+}
+
+/// [`requantize_to_i8`] with [`Rounding::Double`], written for 32-bit cores: one `smull`, an
+/// add with carry, shifts and compares (no 64-bit division, no branch on the rounding). Equal to
+/// `requantize_to_i8(acc, m, output_zero_point, range, Rounding::Double)` for every input
+/// (tested against it).
+#[inline(always)]
+pub(crate) fn requantize_to_i8_double(
+    acc: i32,
+    m: QuantizedMultiplier,
+    output_zero_point: i8,
+    range: ActivationRange,
+) -> i8 {
+    let (mult, shift) = (m.multiplier, m.shift);
+    let x = if shift > 0 {
+        saturating_shift_left(acc, shift)
+    } else {
+        acc
+    };
+    // SaturatingRoundingDoublingHighMul; `mult ≥ 0`, so never i32::MIN · i32::MIN.
+    let high = ((i64::from(x) * i64::from(mult) + (1 << 30)) >> 31) as i32;
+    // RoundingDivideByPOT by `−shift ∈ [0, 31]`.
+    let e = if shift < 0 { (-shift) as u32 } else { 0 };
+    let scaled = if e == 0 {
+        high
+    } else {
+        let mask = ((1u32 << e) - 1) as i32;
+        let threshold = (mask >> 1) + i32::from(high < 0);
+        (high >> e) + i32::from((high & mask) > threshold)
+    };
+    range.clamp(scaled.saturating_add(i32::from(output_zero_point)))
 }
 
 #[cfg(test)]
@@ -987,6 +1021,22 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn requantize_double_fast_path_equals_the_general_one(
+            acc in prop_oneof![any::<i32>(), -100_000i32..100_000, Just(i32::MIN), Just(i32::MAX)],
+            mult in prop_oneof![0i32..=i32::MAX, (1i32 << 30)..=i32::MAX, Just(0), Just(i32::MAX)],
+            shift in QuantizedMultiplier::MIN_SHIFT..=QuantizedMultiplier::MAX_SHIFT,
+            zp in any::<i8>(),
+            (lo, hi) in (any::<i8>(), any::<i8>()),
+        ) {
+            let m = QuantizedMultiplier::new(mult, shift).unwrap();
+            let range = ActivationRange::new(lo.min(hi), lo.max(hi)).unwrap();
+            prop_assert_eq!(
+                requantize_to_i8_double(acc, m, zp, range),
+                requantize_to_i8(acc, m, zp, range, Rounding::Double)
+            );
+        }
 
         #[test]
         fn srdhm_matches_model(a in any_x(), b in any_x()) {

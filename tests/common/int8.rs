@@ -87,6 +87,15 @@ pub fn check_conv2d_i8(g: &Conv2dGeometry, x: &[i8], w: &[i8], p: &LayerParamsI8
                         "{what}: {stats:?}"
                     );
                 }
+                Conv2dI8Kernel::Pairs => {
+                    // Every pixel from the widened (padded) input.
+                    assert_eq!(
+                        stats.interior_pixels,
+                        d.out_h * d.out_w,
+                        "{what}: {stats:?}"
+                    );
+                    assert_eq!(stats.border_pixels, 0, "{what}: {stats:?}");
+                }
                 Conv2dI8Kernel::Im2col => {
                     // One GEMM per output row and block of 16 filters.
                     assert!(!stats.pointwise, "{what}: {stats:?}");

@@ -16,7 +16,9 @@
 
 use core::marker::PhantomData;
 
-use super::{CLASSES, CONV1, CONV2, Image, Lenet5Plan, MODEL_ID, SIDE, Variant, scratch_i8};
+use super::{
+    CLASSES, CONV1, CONV2, Image, Lenet5Plan, MODEL_ID, SIDE, Variant, scratch_dense_i8, scratch_i8,
+};
 use crate::activation::argmax_i8;
 use crate::conv::Conv2dI8Kernel;
 use crate::error::Error;
@@ -542,6 +544,10 @@ impl<'w, P: Lenet5Plan> Lenet5I8<'w, P> {
             assert!(
                 core::mem::size_of::<P::ScratchI8>() / 2 >= scratch_i8(P::CONV1_I8, P::CONV2_I8),
                 "the plan's ScratchI8 is smaller than scratch_i8(CONV1_I8, CONV2_I8)"
+            );
+            assert!(
+                core::mem::size_of::<P::ScratchI8>() / 2 >= scratch_dense_i8(P::DENSE_I8),
+                "the plan's ScratchI8 is smaller than scratch_dense_i8(DENSE_I8)"
             )
         }
         Lenet5I8 {
@@ -723,6 +729,12 @@ fn band_step<P: Lenet5Plan, const C: usize>(
     // The plan's kernels are constants here (conv1 has 6 filters, conv2 16), so each instance
     // calls its layer's kernel directly.
     let conv: Conv2dI8Kernel = if C == 6 { P::CONV1_I8 } else { P::CONV2_I8 };
+    if conv == Conv2dI8Kernel::Pairs && table.is_none() && !average {
+        // The pairs kernel fuses the 2×2 max pooling into its output stage (one requantization
+        // per pooled value; exact, requantization being monotone).
+        crate::conv::pairs::conv2d_max_pool_i8(g, input, weights, params, scratch, out)?;
+        return Ok(());
+    }
     let out_w = g.dims()?.out_w;
     let geom = Pool2dGeometry::new([2, out_w, C], [2, 2]);
     conv.run(g, input, weights, params, scratch, band)?;

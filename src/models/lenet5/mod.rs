@@ -282,13 +282,15 @@ pub trait Lenet5Plan: 'static {
     const CONV1_I8: Conv2dI8Kernel;
     /// int8 conv2.
     const CONV2_I8: Conv2dI8Kernel;
-    /// int8 pooling.
+    /// int8 pooling (unused for `modern`'s max pooling after a [`Conv2dI8Kernel::Pairs`]
+    /// convolution, which fuses it: [`conv::pairs::conv2d_max_pool_i8`](crate::conv::pairs)).
     const POOL_I8: Pool2dKernel;
     /// int8 dense layers fc1, fc2, fc3.
     const DENSE_I8: [DenseI8Kernel; 3];
     /// The f32 model's scratch, `[f32; N]` with `N ≥` [`scratch_f32`]`(CONV1_F32, CONV2_F32)`.
     type ScratchF32: Scratch<f32>;
-    /// The int8 model's scratch, `[i16; N]` with `N ≥` [`scratch_i8`]`(CONV1_I8, CONV2_I8)`.
+    /// The int8 model's scratch, `[i16; N]` with `N ≥` [`scratch_i8`]`(CONV1_I8, CONV2_I8)`
+    /// and `N ≥` [`scratch_dense_i8`]`(DENSE_I8)`.
     type ScratchI8: Scratch<i16>;
 }
 
@@ -353,10 +355,27 @@ pub const fn scratch_i8(conv1: Conv2dI8Kernel, conv2: Conv2dI8Kernel) -> usize {
     )
 }
 
+/// `i16` scratch elements the int8 model's dense layers need with these kernels (0 but for
+/// [`DenseI8Kernel::Pairs`]).
+pub const fn scratch_dense_i8(dense: [DenseI8Kernel; 3]) -> usize {
+    max(
+        dense[0].scratch_len(400, 120),
+        max(
+            dense[1].scratch_len(120, 84),
+            dense[2].scratch_len(84, CLASSES),
+        ),
+    )
+}
+
 const AUTO_CONV1_F32: Conv2dF32Kernel = Conv2dF32Kernel::select(&CONV1);
 const AUTO_CONV2_F32: Conv2dF32Kernel = Conv2dF32Kernel::select(&CONV2);
 const AUTO_CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::select(&CONV1);
 const AUTO_CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::select(&CONV2);
+const AUTO_DENSE_I8: [DenseI8Kernel; 3] = [
+    DenseI8Kernel::select(400, 120),
+    DenseI8Kernel::select(120, 84),
+    DenseI8Kernel::select(84, CLASSES),
+];
 
 impl Lenet5Plan for Auto {
     const NAME: &'static str = "auto";
@@ -371,13 +390,12 @@ impl Lenet5Plan for Auto {
     const CONV1_I8: Conv2dI8Kernel = AUTO_CONV1_I8;
     const CONV2_I8: Conv2dI8Kernel = AUTO_CONV2_I8;
     const POOL_I8: Pool2dKernel = Pool2dKernel::select(&POOL1);
-    const DENSE_I8: [DenseI8Kernel; 3] = [
-        DenseI8Kernel::select(400, 120),
-        DenseI8Kernel::select(120, 84),
-        DenseI8Kernel::select(84, CLASSES),
-    ];
+    const DENSE_I8: [DenseI8Kernel; 3] = AUTO_DENSE_I8;
     type ScratchF32 = [f32; scratch_f32(AUTO_CONV1_F32, AUTO_CONV2_F32)];
-    type ScratchI8 = [i16; scratch_i8(AUTO_CONV1_I8, AUTO_CONV2_I8)];
+    type ScratchI8 = [i16; max(
+        scratch_i8(AUTO_CONV1_I8, AUTO_CONV2_I8),
+        scratch_dense_i8(AUTO_DENSE_I8),
+    )];
 }
 
 impl Lenet5Plan for Reference {
