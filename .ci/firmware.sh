@@ -45,3 +45,14 @@ unset CARGO_TARGET_DIR
 
 mkdir -p target
 python3 scripts/firmware_report.py --out target/ci-firmware-table.md
+
+# The models generated from .tflite files (firmware/tflite, its own workspace): DS-CNN and
+# ResNet-8 on the Cortex-M4 against TensorFlow Lite Micro's goldens (the micro:bit build is
+# expected to be refused at compile time: neither model's RAM_BYTES fits its 16 KiB, so clippy
+# runs for thumbv7em only). The table goes to target/ci-firmware-tflite-table.md.
+(
+  cd firmware/tflite
+  cargo fmt -- --check
+  cargo clippy --release --locked --target thumbv7em-none-eabihf -- -D warnings
+)
+python3 scripts/firmware_tflite.py --out target/ci-firmware-tflite-table.md
