@@ -10,7 +10,7 @@ use common::int8::{
 };
 use proptest::prelude::*;
 use tinyconv::conv::PackedFilters;
-use tinyconv::conv::{direct, im2col, pairs, reference};
+use tinyconv::conv::{direct, im2col, implicit_gemm, one_channel, pairs, reference};
 use tinyconv::error::const_expect;
 use tinyconv::quant::{
     ActivationRange, LayerParamsI8, MAX_ABS_PRODUCT, QuantParams, QuantizedMultiplier, Rounding,
@@ -251,9 +251,9 @@ fn accumulator_bound_is_tight_and_enforced() {
     let over = [-(slack as i32) - 1];
     let p = LayerParamsI8::new(-128, 0, &m, Some(&over));
     let mut out = [0i8; 1];
-    let mut scratch = vec![0i16; im2col::scratch_len_i8(&g)];
     let e = Err(Error::AccumulatorOverflow);
-    for k in Conv2dI8Kernel::ALL {
+    for k in Conv2dI8Kernel::ALL.into_iter().filter(|k| k.supports(&g)) {
+        let mut scratch = vec![0i16; k.scratch_len(&g)];
         let r = k.run(&g, &x, &w, &p, &mut scratch, &mut out);
         assert_eq!(r.map(|_| ()), e, "{}", k.name());
     }
@@ -275,7 +275,7 @@ fn invalid_parameters_are_errors_and_write_nothing() {
     let mut s = vec![0i16; im2col::scratch_len_i8(&g)];
     type Run =
         fn(&Conv2dGeometry, &[i8], &[i8], &LayerParamsI8<'_>, &mut [i8]) -> Result<(), Error>;
-    let runs: [Run; 4] = [
+    let runs: [Run; 6] = [
         |g, x, w, p, y| reference::conv2d_i8(g, x, w, p, &mut [], y).map(|_| ()),
         |g, x, w, p, y| direct::conv2d_i8(g, x, w, p, &mut [], y).map(|_| ()),
         |g, x, w, p, y| {
@@ -285,6 +285,16 @@ fn invalid_parameters_are_errors_and_write_nothing() {
         |g, x, w, p, y| {
             let mut s = vec![0i16; pairs::scratch_len_i8(g)];
             pairs::conv2d_i8(g, x, w, p, &mut s, y).map(|_| ())
+        },
+        |g, x, w, p, y| {
+            let mut s = vec![0i16; implicit_gemm::scratch_len_i8(g)];
+            implicit_gemm::conv2d_i8(g, x, w, p, &mut s, y).map(|_| ())
+        },
+        // Two input channels: one_channel refuses the shape, but only after the checks of
+        // the arguments every kernel makes.
+        |g, x, w, p, y| {
+            let mut s = vec![0i16; one_channel::scratch_len_i8(g)];
+            one_channel::conv2d_i8(g, x, w, p, &mut s, y).map(|_| ())
         },
     ];
     assert_eq!(runs.len(), Conv2dI8Kernel::ALL.len(), "every kernel");
@@ -376,17 +386,31 @@ static M3: [QuantizedMultiplier; 4] = {
 };
 /// 3×3, stride 2, padding 1, ReLU.
 type Layer = Conv2dI8<'static, 3, 4, 3, 3, 2, 2, 1, 1, 1, 1>;
+/// The filters packed for a kernel at compile time; `None` for the one-channel kernel, which
+/// refuses three input channels (any other refusal fails the build).
+const fn packed(k: Conv2dI8Kernel) -> Option<PackedFilters<Conv2dI8Kernel, i8, 4, 3, 3, 3>> {
+    match (Layer::pack(k, &W3), k) {
+        (Ok(p), _) => Some(p),
+        (Err(Error::InvalidGeometry(_)), Conv2dI8Kernel::OneChannel) => None,
+        (Err(_), _) => panic!("pack"),
+    }
+}
 /// The filters packed for every kernel, at compile time.
-static PACKED: [PackedFilters<Conv2dI8Kernel, i8, 4, 3, 3, 3>; 4] = [
-    const_expect(Layer::pack(Conv2dI8Kernel::ALL[0], &W3), "pack"),
-    const_expect(Layer::pack(Conv2dI8Kernel::ALL[1], &W3), "pack"),
-    const_expect(Layer::pack(Conv2dI8Kernel::ALL[2], &W3), "pack"),
-    const_expect(Layer::pack(Conv2dI8Kernel::ALL[3], &W3), "pack"),
+static PACKED: [Option<PackedFilters<Conv2dI8Kernel, i8, 4, 3, 3, 3>>; 6] = [
+    packed(Conv2dI8Kernel::ALL[0]),
+    packed(Conv2dI8Kernel::ALL[1]),
+    packed(Conv2dI8Kernel::ALL[2]),
+    packed(Conv2dI8Kernel::ALL[3]),
+    packed(Conv2dI8Kernel::ALL[4]),
+    packed(Conv2dI8Kernel::ALL[5]),
 ];
 /// Built and checked at compile time.
 const fn layer(k: usize) -> Layer {
+    let Some(p) = &PACKED[k] else {
+        panic!("no filters packed for this kernel")
+    };
     const_expect(
-        Layer::new(&PACKED[k], &B3, &M3, IN.zero_point(), OUT.zero_point()),
+        Layer::new(p, &B3, &M3, IN.zero_point(), OUT.zero_point()),
         "layer",
     )
     .with_range(ActivationRange::relu(OUT))
@@ -419,7 +443,11 @@ fn typed_layer_equals_runtime_reference_for_every_algorithm() {
     reference::conv2d_i8(&g, &flat, w, &LAYER.params(), &mut [], &mut want).unwrap();
     assert_eq!(PACKED.len(), Conv2dI8Kernel::ALL.len(), "every kernel");
     for (k, kernel) in Conv2dI8Kernel::ALL.iter().enumerate() {
-        assert_eq!(PACKED[k].kernel(), *kernel);
+        let Some(p) = &PACKED[k] else {
+            assert_eq!(*kernel, Conv2dI8Kernel::OneChannel);
+            continue;
+        };
+        assert_eq!(p.kernel(), *kernel);
         let y = typed_forward(k, &x);
         assert_same(kernel.name(), y.as_flattened().as_flattened(), &want);
     }

@@ -205,3 +205,15 @@ fn decoder_round_trips_and_rejects_malformed_files() {
     other_model[6] = 9;
     assert!(fmt(Lenet5Weights::decode(&other_model)).contains("LeNet"));
 }
+
+/// On the desktop (SSE2 and up) the `Auto` plan runs the convolution kernels with the pooling
+/// fused into the output stage, so the fusion test above covers them.
+#[test]
+fn auto_plan_kernels_follow_the_target() {
+    let vector = cfg!(target_feature = "sse2") && !cfg!(tinyconv_scalar_kernels);
+    if vector {
+        assert_eq!(Auto::CONV1_F32, Conv2dF32Kernel::OneChannel);
+        assert_eq!(Auto::CONV2_F32, Conv2dF32Kernel::ImplicitGemm);
+        assert!(Auto::CONV1_F32.fuses_pool2() && Auto::CONV2_F32.fuses_pool2());
+    }
+}

@@ -250,3 +250,23 @@ fn decoder_rejects_malformed_int8_files() {
     lenet5::MODERN_F32.encode_into(&mut f32_file).unwrap();
     assert!(fmt(&f32_file).contains("int8"));
 }
+
+/// On the desktop (SSE2 and up) the `Auto` plan runs the kernels with the pooling (and
+/// `classic`'s table) fused into the output stage and the blocked dense kernel, so the
+/// bit-exactness test above covers them; with `--cfg tinyconv_scalar_kernels` (what Cortex-M
+/// and RISC-V run) it keeps im2col.
+#[test]
+fn auto_plan_kernels_follow_the_target() {
+    use tinyconv::models::lenet5::Lenet5Plan;
+    use tinyconv::{Conv2dI8Kernel, DenseI8Kernel};
+    let vector = cfg!(target_feature = "sse2") && !cfg!(tinyconv_scalar_kernels);
+    if vector {
+        assert_eq!(Auto::CONV1_I8, Conv2dI8Kernel::OneChannel);
+        assert_eq!(Auto::CONV2_I8, Conv2dI8Kernel::ImplicitGemm);
+        assert!(Auto::CONV1_I8.fuses_pool2() && Auto::CONV2_I8.fuses_pool2());
+        assert_eq!(Auto::DENSE_I8, [DenseI8Kernel::Blocked; 3]);
+    } else if !cfg!(target_feature = "neon") {
+        assert_eq!(Auto::CONV1_I8, Conv2dI8Kernel::Im2col);
+        assert_eq!(Auto::CONV2_I8, Conv2dI8Kernel::Im2col);
+    }
+}

@@ -271,6 +271,11 @@ fn typed_conv1d(
     let m: [QuantizedMultiplier; 8] = mults.try_into().unwrap();
     let input: [[i8; 3]; 40] = core::array::from_fn(|i| core::array::from_fn(|c| x[i * 3 + c]));
     for k in Conv2dI8Kernel::ALL {
+        // Three input channels: the one-channel kernel refuses the shape.
+        if k == Conv2dI8Kernel::OneChannel {
+            assert!(Layer::pack(k, &w).is_err());
+            continue;
+        }
         let packed = Layer::pack(k, &w).unwrap();
         let conv = Layer::new(&packed, &b, &m, p.input_zero_point, p.output_zero_point)
             .unwrap()

@@ -7,6 +7,11 @@
 //! | [`im2col`] | patches of a tile of output pixels copied into scratch, then a SIMD GEMM | [`Conv2dF32Kernel::scratch_len`] |
 //! | [`direct`] | SIMD dot products over contiguous runs of the input, interior/border split | none |
 //! | [`pairs`] (int8) | input widened into words holding two pixels' taps, 2 filters × 2 pixels per block (Cortex-M4 `smlabb`/`smlatb`) | the padded input, one word per element |
+//! | [`implicit_gemm`] | patches read in place (a ring of padded rows when padded), filters packed in blocks of 16 output channels | [`implicit_gemm::scratch_len_f32`] / [`implicit_gemm::scratch_len_i8`] |
+//! | [`one_channel`] | one input channel only (LeNet's conv1): vectorised over output pixels | [`one_channel::scratch_len_f32`] / [`one_channel::scratch_len_i8`] |
+//!
+//! [`implicit_gemm`] and [`one_channel`] also fuse a 2×2, stride-2 pooling into their output
+//! stage ([`Conv2dF32Kernel::run_pool2`], [`Conv2dI8Kernel::run_pool2`], see [`pool_stage`]).
 //!
 //! All of them compute `out[y][x][o] = act(b[o] + Σ_{i,j,c} w[o][i][j][c] ·
 //! in[y·s_h + i·d_h − p_top][x·s_w + j·d_w − p_left][c])` with taps outside the image skipped,
@@ -132,33 +137,80 @@ pub enum Conv2dF32Kernel {
     Im2col,
     /// [`direct::conv2d_f32`]: direct SIMD convolution, no scratch.
     Direct,
+    /// [`implicit_gemm::conv2d_f32`]: patches read in place, 16 output channels per `f32x8`
+    /// register pair; fuses a 2×2 pooling ([`run_pool2`](Self::run_pool2)).
+    ImplicitGemm,
+    /// [`one_channel::conv2d_f32`]: one input channel, vectorised over output pixels; only
+    /// for the shapes of [`one_channel::applies`] (others are [`Error::InvalidGeometry`]);
+    /// fuses a 2×2 pooling.
+    OneChannel,
 }
 
 impl Conv2dF32Kernel {
     /// Every kernel, the reference first.
-    pub const ALL: [Self; 3] = [Self::Reference, Self::Im2col, Self::Direct];
+    pub const ALL: [Self; 5] = [
+        Self::Reference,
+        Self::Im2col,
+        Self::Direct,
+        Self::ImplicitGemm,
+        Self::OneChannel,
+    ];
 
-    /// `"reference"`, `"im2col"` or `"direct"`.
+    /// `"reference"`, `"im2col"`, `"direct"`, `"implicit-gemm"` or `"one-channel"`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Reference => "reference",
             Self::Im2col => "im2col",
             Self::Direct => "direct",
+            Self::ImplicitGemm => "implicit-gemm",
+            Self::OneChannel => "one-channel",
         }
     }
 
     /// The kernel this target runs fastest for a layer of shape `g` (measured with
-    /// `cargo bench --bench conv`).
+    /// `cargo bench --bench conv`): on targets with vector registers (x86-64, AArch64 NEON,
+    /// wasm SIMD) [`OneChannel`](Self::OneChannel) for one input channel (LeNet's conv1: 0.53×
+    /// im2col's time) and [`ImplicitGemm`](Self::ImplicitGemm) for the rest except 1×1 layers
+    /// ([`Im2col`](Self::Im2col)'s pointwise path); [`Im2col`](Self::Im2col) elsewhere.
+    /// [`ImplicitGemm`](Self::ImplicitGemm) also fuses a following 2×2 pooling (LeNet's conv2 +
+    /// pool2: 0.69× im2col + pooling); unfused it took 0.75× im2col's time on LeNet's conv2 and
+    /// 0.84×–1.18× on the bench's 3×3 layers (one run on a loaded machine).
     pub const fn select(g: &Conv2dGeometry) -> Self {
-        let _ = g;
-        Self::Im2col
+        if !crate::gemm::i16::VECTOR {
+            return Self::Im2col;
+        }
+        if one_channel::applies(g) {
+            Self::OneChannel
+        } else if im2col::is_pointwise(g) {
+            Self::Im2col
+        } else {
+            Self::ImplicitGemm
+        }
     }
 
-    /// Elements of `f32` scratch [`run`](Self::run) needs for `g` (0 for kernels without).
+    /// True if the kernel computes layers of shape `g` (every kernel but
+    /// [`OneChannel`](Self::OneChannel), which needs [`one_channel::applies`]).
+    pub const fn supports(self, g: &Conv2dGeometry) -> bool {
+        match self {
+            Self::OneChannel => one_channel::applies(g),
+            _ => true,
+        }
+    }
+
+    /// True if the kernel has a 2×2, stride-2 pooling fused into its output stage
+    /// ([`run_pool2`](Self::run_pool2)).
+    pub const fn fuses_pool2(self) -> bool {
+        matches!(self, Self::ImplicitGemm | Self::OneChannel)
+    }
+
+    /// Elements of `f32` scratch [`run`](Self::run) (and [`run_pool2`](Self::run_pool2)) needs
+    /// for `g` (0 for kernels without).
     pub const fn scratch_len(self, g: &Conv2dGeometry) -> usize {
         match self {
             Self::Reference | Self::Direct => 0,
             Self::Im2col => im2col_scratch_f32(g),
+            Self::ImplicitGemm => implicit_gemm::scratch_len_f32(g),
+            Self::OneChannel => one_channel::scratch_len_f32(g),
         }
     }
 
@@ -166,7 +218,8 @@ impl Conv2dF32Kernel {
     /// them (`packed` has the same length).
     ///
     /// # Errors
-    /// [`Error::InvalidGeometry`], or [`Error::LengthMismatch`] if either slice is not
+    /// [`Error::InvalidGeometry`] (also for a shape the kernel does not
+    /// [`support`](Self::supports)), or [`Error::LengthMismatch`] if either slice is not
     /// `out_c · kh · kw · in_c` long.
     pub const fn pack(
         self,
@@ -174,10 +227,15 @@ impl Conv2dF32Kernel {
         canonical: &[f32],
         packed: &mut [f32],
     ) -> Result<(), Error> {
+        if !self.supports(g) {
+            return Err(UNSUPPORTED);
+        }
         match self {
             Self::Reference => reference::pack_weights_f32(g, canonical, packed),
             Self::Im2col => im2col::pack_weights_f32(g, canonical, packed),
             Self::Direct => direct::pack_weights_f32(g, canonical, packed),
+            Self::ImplicitGemm => implicit_gemm::pack_weights_f32(g, canonical, packed),
+            Self::OneChannel => one_channel::pack_weights_f32(g, canonical, packed),
         }
     }
 
@@ -218,9 +276,52 @@ impl Conv2dF32Kernel {
             Self::Reference => reference::conv2d_f32(g, input, packed, bias, act, scratch, output),
             Self::Im2col => im2col::conv2d_f32(g, input, packed, bias, act, scratch, output),
             Self::Direct => direct::conv2d_f32(g, input, packed, bias, act, scratch, output),
+            Self::ImplicitGemm => {
+                implicit_gemm::conv2d_f32(g, input, packed, bias, act, scratch, output)
+            }
+            Self::OneChannel => {
+                one_channel::conv2d_f32(g, input, packed, bias, act, scratch, output)
+            }
+        }
+    }
+
+    /// [`run`](Self::run) followed by a 2×2, stride-2 pooling in one pass, for the kernels that
+    /// [`fuse`](Self::fuses_pool2) it: `output` is the pooled `[out_h / 2][out_w / 2][out_c]`
+    /// map (see [`pool_stage`]; a last odd row or column of the convolution is dropped).
+    ///
+    /// # Errors
+    /// As [`run`](Self::run); [`Error::InvalidGeometry`] for a kernel without fused pooling or
+    /// a convolution output smaller than 2×2.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_pool2(
+        self,
+        g: &Conv2dGeometry,
+        input: &[f32],
+        packed: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+        pool: Pool2x2,
+        scratch: &mut [f32],
+        output: &mut [f32],
+    ) -> Result<ConvStats, Error> {
+        match self {
+            Self::ImplicitGemm => {
+                implicit_gemm::conv2d_pool2_f32(g, input, packed, bias, act, pool, scratch, output)
+            }
+            Self::OneChannel => {
+                one_channel::conv2d_pool2_f32(g, input, packed, bias, act, pool, scratch, output)
+            }
+            Self::Reference | Self::Im2col | Self::Direct => Err(NO_FUSED_POOL),
         }
     }
 }
+
+/// What [`Conv2dF32Kernel::pack`] and [`Conv2dI8Kernel::pack`] return for a shape the kernel does
+/// not support.
+const UNSUPPORTED: Error = Error::InvalidGeometry("the kernel does not support this layer shape");
+/// What `run_pool2` returns for a kernel without fused pooling.
+const NO_FUSED_POOL: Error = Error::InvalidGeometry("the kernel has no fused 2x2 pooling");
 
 /// The int8 convolution kernels (TFLite's per-channel int8 semantics, bit-exact with each
 /// other). See the [module docs](self) for how a layer picks one.
@@ -237,19 +338,35 @@ pub enum Conv2dI8Kernel {
     /// word: `smlabb`/`smlatb` on cores with Arm's DSP extension). Scratch: the padded input,
     /// one word per element.
     Pairs,
+    /// [`implicit_gemm::conv2d_i8`]: patches widened once into a ring of rows, 16 output
+    /// channels per `pmaddwd` pair; fuses a 2×2 pooling ([`run_pool2`](Self::run_pool2)).
+    ImplicitGemm,
+    /// [`one_channel::conv2d_i8`]: one input channel, vectorised over output pixels; only for
+    /// the shapes of [`one_channel::applies`] (others are [`Error::InvalidGeometry`]); fuses a
+    /// 2×2 pooling.
+    OneChannel,
 }
 
 impl Conv2dI8Kernel {
     /// Every kernel, the reference first.
-    pub const ALL: [Self; 4] = [Self::Reference, Self::Im2col, Self::Direct, Self::Pairs];
+    pub const ALL: [Self; 6] = [
+        Self::Reference,
+        Self::Im2col,
+        Self::Direct,
+        Self::Pairs,
+        Self::ImplicitGemm,
+        Self::OneChannel,
+    ];
 
-    /// `"reference"`, `"im2col"`, `"direct"` or `"pairs"`.
+    /// `"reference"`, `"im2col"`, `"direct"`, `"pairs"`, `"implicit-gemm"` or `"one-channel"`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Reference => "reference",
             Self::Im2col => "im2col",
             Self::Direct => "direct",
             Self::Pairs => "pairs",
+            Self::ImplicitGemm => "implicit-gemm",
+            Self::OneChannel => "one-channel",
         }
     }
 
@@ -257,24 +374,53 @@ impl Conv2dI8Kernel {
     /// `cargo bench --bench conv` on the desktop, `scripts/firmware_report.py` on Cortex-M).
     ///
     /// On ARMv7E-M targets (`thumbv7em-*`: Cortex-M4/M7, whose DSP extension has the 16-bit
-    /// multiply-adds; `cfg(tinyconv_dsp)`, set by the build script), [`Pairs`](Self::Pairs) (measured on LeNet-5's conv1, one input channel, and conv2, six);
-    /// elsewhere [`Im2col`](Self::Im2col).
+    /// multiply-adds; `cfg(tinyconv_dsp)`, set by the build script), [`Pairs`](Self::Pairs) (measured on LeNet-5's conv1, one input channel, and conv2, six).
+    /// On targets with vector registers [`OneChannel`](Self::OneChannel) for one input channel
+    /// (LeNet's conv1: 0.61× im2col's time) and [`ImplicitGemm`](Self::ImplicitGemm) for the
+    /// rest except 1×1 layers (LeNet's conv2: 0.96×; the bench's 3×3 layers: 0.88×–1.15×, one
+    /// run on a loaded machine; it also fuses a following pooling). Elsewhere (and with
+    /// `--cfg tinyconv_scalar_kernels` on a host) [`Im2col`](Self::Im2col).
     pub const fn select(g: &Conv2dGeometry) -> Self {
-        let _ = g;
         if cfg!(tinyconv_dsp) {
-            Self::Pairs
-        } else {
+            return Self::Pairs;
+        }
+        if !crate::gemm::i16::VECTOR {
+            return Self::Im2col;
+        }
+        if one_channel::applies(g) {
+            Self::OneChannel
+        } else if im2col::is_pointwise(g) {
             Self::Im2col
+        } else {
+            Self::ImplicitGemm
         }
     }
 
-    /// Elements of `i16` scratch [`run`](Self::run) needs for `g` (0 for kernels without).
+    /// True if the kernel computes layers of shape `g` (every kernel but
+    /// [`OneChannel`](Self::OneChannel), which needs [`one_channel::applies`]).
+    pub const fn supports(self, g: &Conv2dGeometry) -> bool {
+        match self {
+            Self::OneChannel => one_channel::applies(g),
+            _ => true,
+        }
+    }
+
+    /// True if the kernel has a lookup table and a 2×2, stride-2 pooling fused into its output
+    /// stage ([`run_pool2`](Self::run_pool2)).
+    pub const fn fuses_pool2(self) -> bool {
+        matches!(self, Self::ImplicitGemm | Self::OneChannel)
+    }
+
+    /// Elements of `i16` scratch [`run`](Self::run) (and [`run_pool2`](Self::run_pool2)) needs
+    /// for `g` (0 for kernels without).
     pub const fn scratch_len(self, g: &Conv2dGeometry) -> usize {
         match self {
             Self::Reference => reference::scratch_len_i8(g),
             Self::Im2col => im2col::scratch_len_i8(g),
             Self::Direct => direct::scratch_len_i8(g),
             Self::Pairs => pairs::scratch_len_i8(g),
+            Self::ImplicitGemm => implicit_gemm::scratch_len_i8(g),
+            Self::OneChannel => one_channel::scratch_len_i8(g),
         }
     }
 
@@ -282,7 +428,8 @@ impl Conv2dI8Kernel {
     /// them (`packed` has the same length).
     ///
     /// # Errors
-    /// [`Error::InvalidGeometry`], or [`Error::LengthMismatch`] if either slice is not
+    /// [`Error::InvalidGeometry`] (also for a shape the kernel does not
+    /// [`support`](Self::supports)), or [`Error::LengthMismatch`] if either slice is not
     /// `out_c · kh · kw · in_c` long.
     pub const fn pack(
         self,
@@ -290,11 +437,16 @@ impl Conv2dI8Kernel {
         canonical: &[i8],
         packed: &mut [i8],
     ) -> Result<(), Error> {
+        if !self.supports(g) {
+            return Err(UNSUPPORTED);
+        }
         match self {
             Self::Reference => reference::pack_weights_i8(g, canonical, packed),
             Self::Im2col => im2col::pack_weights_i8(g, canonical, packed),
             Self::Direct => direct::pack_weights_i8(g, canonical, packed),
             Self::Pairs => pairs::pack_weights_i8(g, canonical, packed),
+            Self::ImplicitGemm => implicit_gemm::pack_weights_i8(g, canonical, packed),
+            Self::OneChannel => one_channel::pack_weights_i8(g, canonical, packed),
         }
     }
 
@@ -335,6 +487,40 @@ impl Conv2dI8Kernel {
             Self::Im2col => im2col::conv2d_i8(g, input, packed, p, scratch, output),
             Self::Direct => direct::conv2d_i8(g, input, packed, p, scratch, output),
             Self::Pairs => pairs::conv2d_i8(g, input, packed, p, scratch, output),
+            Self::ImplicitGemm => implicit_gemm::conv2d_i8(g, input, packed, p, scratch, output),
+            Self::OneChannel => one_channel::conv2d_i8(g, input, packed, p, scratch, output),
+        }
+    }
+
+    /// [`run`](Self::run), then a lookup table (`table[q + 128]`, `None`: none) and a 2×2,
+    /// stride-2 pooling in one pass, for the kernels that [`fuse`](Self::fuses_pool2) them:
+    /// `output` is the pooled `[out_h / 2][out_w / 2][out_c]` map, bit-exact with the three
+    /// steps one after the other (see [`pool_stage`]).
+    ///
+    /// # Errors
+    /// As [`run`](Self::run); [`Error::InvalidGeometry`] for a kernel without fused pooling or
+    /// a convolution output smaller than 2×2.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_pool2(
+        self,
+        g: &Conv2dGeometry,
+        input: &[i8],
+        packed: &[i8],
+        p: &LayerParamsI8<'_>,
+        table: Option<&[i8; 256]>,
+        pool: Pool2x2,
+        scratch: &mut [i16],
+        output: &mut [i8],
+    ) -> Result<ConvStats, Error> {
+        match self {
+            Self::ImplicitGemm => {
+                implicit_gemm::conv2d_pool2_i8(g, input, packed, p, table, pool, scratch, output)
+            }
+            Self::OneChannel => {
+                one_channel::conv2d_pool2_i8(g, input, packed, p, table, pool, scratch, output)
+            }
+            Self::Reference | Self::Im2col | Self::Direct | Self::Pairs => Err(NO_FUSED_POOL),
         }
     }
 }

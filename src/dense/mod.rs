@@ -1,6 +1,7 @@
 //! Dense (fully connected) layers: `y = act(W·x + b)` with `W` stored `[out][in]` (PyTorch's
-//! `nn.Linear` layout). [`reference`](mod@reference) is the oracle, [`simd`] runs 4 rows at a time on `f32x8`
-//! (int8: `i16` pairs and `pmaddwd`).
+//! `nn.Linear` layout). [`reference`](mod@reference) is the oracle, [`simd`] runs 4 rows at a
+//! time on `f32x8` (int8: `i16` pairs and `pmaddwd`); [`blocked`] (int8) vectorises over 16
+//! outputs at a time over weights packed at compile time.
 //!
 //! [`DenseF32Kernel`] and [`DenseI8Kernel`] name the kernels of each precision and pick one per
 //! layer shape ([`DenseI8Kernel::select`]), with the same `const fn` scratch and packing
@@ -158,43 +159,51 @@ pub enum DenseI8Kernel {
     /// [`pairs::dense_i8`]: the input widened once into 32-bit words of two `i16`s, 4 rows at a
     /// time over weights packed in that order (Cortex-M4 `smlabb`/`smlatb`).
     Pairs,
+    /// [`blocked::dense_i8`]: weights packed in blocks of 16 outputs, vectorised over the
+    /// outputs; the input is widened once into the scratch.
+    Blocked,
 }
 
 impl DenseI8Kernel {
     /// Every kernel, the reference first.
-    pub const ALL: [Self; 3] = [Self::Reference, Self::Simd, Self::Pairs];
+    pub const ALL: [Self; 4] = [Self::Reference, Self::Simd, Self::Pairs, Self::Blocked];
 
-    /// `"reference"`, `"simd"` or `"pairs"`.
+    /// `"reference"`, `"simd"`, `"pairs"` or `"blocked"`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Reference => "reference",
             Self::Simd => "simd",
             Self::Pairs => "pairs",
+            Self::Blocked => "blocked",
         }
     }
 
-    /// The kernel this target runs fastest for an `inputs → outputs` layer (on the desktop the
-    /// SIMD kernel only pays from a few hundred inputs on: `cargo bench --bench conv -- dense`;
-    /// on ARMv7E-M targets (`thumbv7em-*`, `cfg(tinyconv_dsp)` from the build script),
-    /// [`Pairs`](Self::Pairs), measured on LeNet-5's dense layers with
-    /// `scripts/firmware_report.py`).
+    /// The kernel this target runs fastest for an `inputs → outputs` layer: on ARMv7E-M targets
+    /// (`thumbv7em-*`, `cfg(tinyconv_dsp)` from the build script), [`Pairs`](Self::Pairs),
+    /// measured on LeNet-5's dense layers with `scripts/firmware_report.py`; on targets with
+    /// vector registers [`Blocked`](Self::Blocked) (LeNet's 400 → 120, 120 → 84 and 84 → 10
+    /// layers: `cargo bench --bench conv -- dense`); elsewhere the reference below 256 inputs
+    /// and [`Simd`](Self::Simd) from there on.
     pub const fn select(inputs: usize, outputs: usize) -> Self {
         let _ = outputs;
         if cfg!(tinyconv_dsp) {
             Self::Pairs
-        } else if crate::gemm::i16::VECTOR && inputs < 256 {
+        } else if crate::gemm::i16::VECTOR {
+            Self::Blocked
+        } else if inputs < 256 {
             Self::Reference
         } else {
             Self::Simd
         }
     }
 
-    /// Elements of `i16` scratch [`run`](Self::run) needs (0 but for [`Pairs`](Self::Pairs)).
+    /// Elements of `i16` scratch [`run`](Self::run) needs (0 but for [`Pairs`](Self::Pairs) and
+    /// [`Blocked`](Self::Blocked)).
     pub const fn scratch_len(self, inputs: usize, outputs: usize) -> usize {
-        let _ = outputs;
         match self {
             Self::Reference | Self::Simd => 0,
             Self::Pairs => pairs::scratch_len_i8(inputs),
+            Self::Blocked => blocked::scratch_len_i8(inputs, outputs),
         }
     }
 
@@ -219,11 +228,12 @@ impl DenseI8Kernel {
                 Ok(())
             }
             Self::Pairs => pairs::pack_weights_i8(inputs, outputs, canonical, packed),
+            Self::Blocked => blocked::pack_weights_i8(inputs, outputs, canonical, packed),
         }
     }
 
     /// The int8 layer over weights packed by [`pack`](Self::pack), with at least
-    /// [`scratch_len`](Self::scratch_len) elements of scratch.
+    /// [`scratch_len`](Self::scratch_len) elements of scratch (need not be zeroed).
     ///
     /// # Errors
     /// [`Error::InvalidGeometry`], [`Error::LengthMismatch`], [`Error::AccumulatorOverflow`],
@@ -241,6 +251,7 @@ impl DenseI8Kernel {
             Self::Reference => reference::dense_i8(input, packed, p, output),
             Self::Simd => simd::dense_i8(input, packed, p, output),
             Self::Pairs => pairs::dense_i8(input, packed, p, scratch, output),
+            Self::Blocked => blocked::dense_i8(input, packed, p, scratch, output),
         }
     }
 }
@@ -441,8 +452,9 @@ impl<'w, const IN: usize, const OUT: usize> DenseI8<'w, IN, OUT> {
     /// empty layer or `IN · 255 · 128 > i32::MAX`.
     ///
     /// # Errors
-    /// [`Error::ScratchTooSmall`] for a kernel that needs scratch ([`DenseI8Kernel::Pairs`]:
-    /// use [`forward_with_scratch`](Self::forward_with_scratch)); otherwise none in practice
+    /// [`Error::ScratchTooSmall`] for a kernel that needs scratch ([`DenseI8Kernel::Pairs`],
+    /// [`DenseI8Kernel::Blocked`]: use [`forward_with_scratch`](Self::forward_with_scratch));
+    /// otherwise none in practice
     /// (shapes and the accumulator bound are checked at compile time and by
     /// [`new`](Self::new)); the kernels' errors are passed on rather than dropped.
     pub fn forward(&self, input: &[i8; IN], output: &mut [i8; OUT]) -> Result<(), Error> {
@@ -450,7 +462,7 @@ impl<'w, const IN: usize, const OUT: usize> DenseI8<'w, IN, OUT> {
     }
 
     /// `i16` elements of scratch [`forward_with_scratch`](Self::forward_with_scratch) needs
-    /// (0 but for [`DenseI8Kernel::Pairs`]).
+    /// (0 but for [`DenseI8Kernel::Pairs`] and [`DenseI8Kernel::Blocked`]).
     pub const fn scratch_len(&self) -> usize {
         self.weights.kernel.scratch_len(IN, OUT)
     }

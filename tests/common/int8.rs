@@ -10,8 +10,8 @@ use tinyconv::quant::{
     ActivationRange, LayerParamsI8, MAX_ABS_PRODUCT, QuantParams, QuantizedMultiplier, Rounding,
 };
 use tinyconv::{
-    Conv2dGeometry, Conv2dI8Kernel, DenseI8Kernel, Padding, Pool2dGeometry, Pool2dKernel, dense,
-    pool,
+    Conv2dGeometry, Conv2dI8Kernel, DenseI8Kernel, Error, Padding, Pool2dGeometry, Pool2dKernel,
+    dense, pool,
 };
 
 /// Owned int8 layer parameters, as a test generates them; [`QuantLayer::params`] borrows them
@@ -64,6 +64,22 @@ pub fn check_conv2d_i8(g: &Conv2dGeometry, x: &[i8], w: &[i8], p: &LayerParamsI8
     reference::conv2d_i8(g, x, w, p, &mut [], &mut want).unwrap();
     for kernel in Conv2dI8Kernel::ALL {
         let mut packed = vec![0i8; w.len()];
+        if !kernel.supports(g) {
+            // A kernel for other shapes says so at packing time, and when run anyway.
+            assert!(
+                matches!(
+                    kernel.pack(g, w, &mut packed),
+                    Err(Error::InvalidGeometry(_))
+                ),
+                "{}",
+                kernel.name()
+            );
+            let mut scratch = vec![0x5555i16; kernel.scratch_len(g)];
+            let mut got = vec![0x55i8; d.output_len];
+            let r = kernel.run(g, x, &packed, p, &mut scratch, &mut got);
+            assert!(matches!(r, Err(Error::InvalidGeometry(_))), "{r:?}");
+            continue;
+        }
         kernel.pack(g, w, &mut packed).unwrap();
         for extra in [0usize, 33] {
             let mut scratch = vec![0x5555i16; kernel.scratch_len(g) + extra];
@@ -96,7 +112,7 @@ pub fn check_conv2d_i8(g: &Conv2dGeometry, x: &[i8], w: &[i8], p: &LayerParamsI8
                     );
                     assert_eq!(stats.border_pixels, 0, "{what}: {stats:?}");
                 }
-                Conv2dI8Kernel::Im2col => {
+                Conv2dI8Kernel::Im2col | Conv2dI8Kernel::ImplicitGemm => {
                     // One GEMM per output row and block of 16 filters.
                     assert!(!stats.pointwise, "{what}: {stats:?}");
                     assert_eq!(
@@ -104,6 +120,10 @@ pub fn check_conv2d_i8(g: &Conv2dGeometry, x: &[i8], w: &[i8], p: &LayerParamsI8
                         d.out_h * g.out_c.div_ceil(16),
                         "{what}: {stats:?}"
                     );
+                }
+                Conv2dI8Kernel::OneChannel => {
+                    // Tiles of 8 output columns of one parity.
+                    assert!(stats.gemm_tiles >= 1, "{what}: {stats:?}");
                 }
             }
         }

@@ -5,7 +5,7 @@
 pub mod int8;
 
 use tinyconv::conv::{im2col, reference};
-use tinyconv::{Activation, Conv2dF32Kernel, Conv2dGeometry, ConvStats};
+use tinyconv::{Activation, Conv2dF32Kernel, Conv2dGeometry, ConvStats, Error};
 
 /// Tolerance of f32 results against the reference: the reference sums in `(i, j, c)` order
 /// without FMA, the fast kernels in SIMD lanes with FMA, so results differ by rounding. For a dot
@@ -67,6 +67,16 @@ pub fn check_conv2d_f32(
 
     for kernel in Conv2dF32Kernel::ALL {
         let mut packed = vec![0.0; w.len()];
+        if !kernel.supports(g) {
+            // A kernel for other shapes says so at packing time, and when run anyway.
+            let r = kernel.pack(g, w, &mut packed);
+            assert!(matches!(r, Err(Error::InvalidGeometry(_))), "{r:?}");
+            let mut scratch = vec![f32::NAN; kernel.scratch_len(g)];
+            let mut got = vec![f32::NAN; d.output_len];
+            let r = kernel.run(g, x, &packed, b, act, &mut scratch, &mut got);
+            assert!(matches!(r, Err(Error::InvalidGeometry(_))), "{r:?}");
+            continue;
+        }
         kernel.pack(g, w, &mut packed).unwrap();
         let mut scratch = vec![f32::NAN; kernel.scratch_len(g)];
         let mut got = vec![f32::NAN; d.output_len];
@@ -83,6 +93,19 @@ pub fn check_conv2d_f32(
                     "{stats:?}"
                 );
                 assert_eq!(stats.interior_pixels, interior_pixels(g), "{stats:?}");
+            }
+            Conv2dF32Kernel::ImplicitGemm => {
+                // One block of 16 filters per output row.
+                assert!(!stats.pointwise, "{stats:?}");
+                assert_eq!(
+                    stats.gemm_tiles,
+                    d.out_h * g.out_c.div_ceil(16),
+                    "{stats:?}"
+                );
+            }
+            Conv2dF32Kernel::OneChannel => {
+                // Tiles of 8 output columns of one parity.
+                assert!(stats.gemm_tiles >= 1, "{stats:?}");
             }
             Conv2dF32Kernel::Im2col => {
                 assert_eq!(stats.pointwise, im2col::is_pointwise(g), "{stats:?}");

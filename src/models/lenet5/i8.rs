@@ -20,7 +20,7 @@ use super::{
     CLASSES, CONV1, CONV2, Image, Lenet5Plan, MODEL_ID, SIDE, Variant, scratch_dense_i8, scratch_i8,
 };
 use crate::activation::argmax_i8;
-use crate::conv::Conv2dI8Kernel;
+use crate::conv::{Conv2dI8Kernel, Pool2x2};
 use crate::error::Error;
 use crate::geometry::{Conv2dGeometry, Pool2dGeometry};
 use crate::models::Scratch;
@@ -709,7 +709,9 @@ impl<'w, P: Lenet5Plan> Lenet5I8<'w, P> {
 
 /// One band of an int8 convolution fused with the 2×2, stride-2 pooling after it (and, for
 /// `classic`, the sigmoid table between them): two conv output rows into `band`, pooled into one
-/// output row.
+/// output row; or, with a kernel that [fuses them](Conv2dI8Kernel::fuses_pool2) into its output
+/// stage, table and pooling applied in registers and only the pooled row written (the plan's
+/// pooling kernel is then not used).
 ///
 /// Never inlined: `scripts/firmware_report.py` attributes the instructions of conv1 + pool1
 /// (`C = 6`) and conv2 + pool2 (`C = 16`) to this function's two instances (per plan `P`).
@@ -729,6 +731,12 @@ fn band_step<P: Lenet5Plan, const C: usize>(
     // The plan's kernels are constants here (conv1 has 6 filters, conv2 16), so each instance
     // calls its layer's kernel directly.
     let conv: Conv2dI8Kernel = if C == 6 { P::CONV1_I8 } else { P::CONV2_I8 };
+    if conv.fuses_pool2() {
+        // Table and pooling in the kernel's output stage: the band never exists.
+        let pool = if average { Pool2x2::Avg } else { Pool2x2::Max };
+        conv.run_pool2(g, input, weights, params, table, pool, scratch, out)?;
+        return Ok(());
+    }
     if conv == Conv2dI8Kernel::Pairs && table.is_none() && !average {
         // The pairs kernel fuses the 2×2 max pooling into its output stage (one requantization
         // per pooled value; exact, requantization being monotone).

@@ -38,7 +38,7 @@ use core::marker::PhantomData;
 
 use crate::activation::{Activation, argmax};
 use crate::conv::Conv2dF32Kernel;
-use crate::conv::Conv2dI8Kernel;
+use crate::conv::{Conv2dI8Kernel, Pool2x2};
 use crate::dense::{DenseF32Kernel, DenseI8Kernel};
 use crate::error::Error;
 use crate::geometry::{AvgPoolDivisor, Conv2dGeometry, Padding, Pool2dGeometry};
@@ -274,7 +274,8 @@ pub trait Lenet5Plan: 'static {
     const CONV1_F32: Conv2dF32Kernel;
     /// f32 conv2 (14×14×6 → 16, 5×5, two output rows at a time).
     const CONV2_F32: Conv2dF32Kernel;
-    /// f32 pooling.
+    /// f32 pooling (not used after a convolution kernel that
+    /// [fuses the pooling](Conv2dF32Kernel::fuses_pool2) into its output stage).
     const POOL_F32: Pool2dKernel;
     /// f32 dense layers fc1, fc2, fc3.
     const DENSE_F32: [DenseF32Kernel; 3];
@@ -282,8 +283,10 @@ pub trait Lenet5Plan: 'static {
     const CONV1_I8: Conv2dI8Kernel;
     /// int8 conv2.
     const CONV2_I8: Conv2dI8Kernel;
-    /// int8 pooling (unused for `modern`'s max pooling after a [`Conv2dI8Kernel::Pairs`]
-    /// convolution, which fuses it: [`conv::pairs::conv2d_max_pool_i8`](crate::conv::pairs)).
+    /// int8 pooling (not used after a convolution kernel that
+    /// [fuses the pooling](Conv2dI8Kernel::fuses_pool2) into its output stage, nor for
+    /// `modern`'s max pooling after a [`Conv2dI8Kernel::Pairs`] convolution, which fuses it:
+    /// [`conv::pairs::conv2d_max_pool_i8`](crate::conv::pairs)).
     const POOL_I8: Pool2dKernel;
     /// int8 dense layers fc1, fc2, fc3.
     const DENSE_I8: [DenseI8Kernel; 3];
@@ -355,8 +358,8 @@ pub const fn scratch_i8(conv1: Conv2dI8Kernel, conv2: Conv2dI8Kernel) -> usize {
     )
 }
 
-/// `i16` scratch elements the int8 model's dense layers need with these kernels (0 but for
-/// [`DenseI8Kernel::Pairs`]).
+/// `i16` scratch elements the int8 model's dense layers need with these kernels (fc1, fc2,
+/// fc3; 0 but for [`DenseI8Kernel::Pairs`] and [`DenseI8Kernel::Blocked`]).
 pub const fn scratch_dense_i8(dense: [DenseI8Kernel; 3]) -> usize {
     max(
         dense[0].scratch_len(400, 120),
@@ -724,7 +727,9 @@ const fn scratch_conv1_full_f32() -> usize {
 }
 
 /// Convolution fused with the 2×2, stride-2 pooling after it: output rows are computed two at
-/// a time into `band` and pooled into one row of `pooled` at once.
+/// a time into `band` and pooled into one row of `pooled` at once, or, by a kernel that
+/// [fuses the pooling](Conv2dF32Kernel::fuses_pool2) into its output stage, straight into the
+/// pooled row (the plan's pooling kernel is then not used).
 struct FusedPool {
     pool: Pool2dKernel,
     variant: Variant,
@@ -748,8 +753,26 @@ impl FusedPool {
         let in_row = g.in_w * g.in_c;
         let pool = Pool2dGeometry::new([2, d.out_w, C], [2, 2]);
         let pooled_row = (d.out_w / 2) * C;
+        let fused = match self.variant {
+            Variant::Classic => Pool2x2::Avg,
+            Variant::Modern => Pool2x2::Max,
+        };
         for (py, out) in pooled.chunks_exact_mut(pooled_row).enumerate() {
             let (bg, rows) = g.row_band(2 * py, 2)?;
+            if conv.fuses_pool2() {
+                // The kernel pools in its output stage: the band never exists.
+                conv.run_pool2(
+                    &bg,
+                    &input[rows.start * in_row..rows.end * in_row],
+                    weights,
+                    Some(bias),
+                    act,
+                    fused,
+                    scratch,
+                    out,
+                )?;
+                continue;
+            }
             conv.run(
                 &bg,
                 &input[rows.start * in_row..rows.end * in_row],
