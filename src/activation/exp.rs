@@ -120,7 +120,7 @@ pub(crate) fn tanh_f32x8(x: f32x8) -> f32x8 {
     t | (x & f32x8::splat(-0.0))
 }
 
-/// `e^x` (error bound in the module docs): [`exp_f32x8`]'s polynomial on one value, without
+/// `e^x` (error bound in the module docs): the eight-lane version's polynomial on one value, without
 /// fused multiply-adds.
 ///
 /// ```

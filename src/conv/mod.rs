@@ -370,11 +370,20 @@ impl Conv2dI8Kernel {
         }
     }
 
+    /// The largest scratch, in bytes, for which [`select`](Self::select) picks
+    /// [`Pairs`](Self::Pairs) on ARMv7E-M (8 KiB: LeNet-5's layers need 4.1 and 4.7 KiB).
+    pub const PAIRS_MAX_SCRATCH_BYTES: usize = 8 * 1024;
+
     /// The kernel this target runs fastest for a layer of shape `g` (measured with
     /// `cargo bench --bench conv` on the desktop, `scripts/firmware_report.py` on Cortex-M).
     ///
     /// On ARMv7E-M targets (`thumbv7em-*`: Cortex-M4/M7, whose DSP extension has the 16-bit
-    /// multiply-adds; `cfg(tinyconv_dsp)`, set by the build script), [`Pairs`](Self::Pairs) (measured on LeNet-5's conv1, one input channel, and conv2, six).
+    /// multiply-adds; `cfg(tinyconv_dsp)`, set by the build script), [`Pairs`](Self::Pairs)
+    /// (measured on LeNet-5's conv1, one input channel, and conv2, six) when its scratch (the
+    /// padded input widened to 16 bits, 4 bytes per element) fits in
+    /// [`PAIRS_MAX_SCRATCH_BYTES`](Self::PAIRS_MAX_SCRATCH_BYTES), else [`Im2col`](Self::Im2col),
+    /// whose scratch is a few patch columns: RAM is the scarce resource on these chips, and an
+    /// imported model with 64-channel maps would otherwise need twice TensorFlow Lite Micro's arena.
     /// On targets with vector registers [`OneChannel`](Self::OneChannel) for one input channel
     /// (LeNet's conv1: 0.61× im2col's time) and [`ImplicitGemm`](Self::ImplicitGemm) for the
     /// rest except 1×1 layers (LeNet's conv2: 0.96×; the bench's 3×3 layers: 0.88×–1.15×, one
@@ -382,7 +391,11 @@ impl Conv2dI8Kernel {
     /// `--cfg tinyconv_scalar_kernels` on a host) [`Im2col`](Self::Im2col).
     pub const fn select(g: &Conv2dGeometry) -> Self {
         if cfg!(tinyconv_dsp) {
-            return Self::Pairs;
+            return if pairs::scratch_len_i8(g).saturating_mul(2) <= Self::PAIRS_MAX_SCRATCH_BYTES {
+                Self::Pairs
+            } else {
+                Self::Im2col
+            };
         }
         if !crate::gemm::i16::VECTOR {
             return Self::Im2col;
