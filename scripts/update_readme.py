@@ -25,7 +25,15 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
 # Sections the README must have: a marker deleted by accident fails too.
-REQUIRED = ["lenet-table", "bench-table", "microcontroller", "firmware-table", "fuzzing"]
+REQUIRED = [
+    "lenet-table",
+    "peer-table",
+    "bench-table",
+    "microcontroller",
+    "firmware-table",
+    "firmware-tflite-table",
+    "fuzzing",
+]
 
 MARKER = re.compile(r"^<!-- (BEGIN|END) (\S+) -->$", re.M)
 
