@@ -44,7 +44,11 @@ unset CARGO_TARGET_DIR
 )
 
 mkdir -p target
-python3 scripts/firmware_report.py --out target/ci-firmware-table.md
+# The default firmware of each board runs every configuration (results equal the host's, or
+# the run fails); the one-configuration rows are limited to the int8 auto plan here (the full
+# table, 32 builds, is `python3 scripts/firmware_report.py`, by hand).
+python3 scripts/firmware_report.py --models modern --precisions i8 --algorithms auto \
+  --out target/ci-firmware-table.md
 
 # The models generated from .tflite files (firmware/tflite, its own workspace): DS-CNN and
 # ResNet-8 on the Cortex-M4 against TensorFlow Lite Micro's goldens (the micro:bit build is
