@@ -81,9 +81,12 @@ def main():
 
     onnx_dir = os.path.join(ROOT, "target", "peer")
     peer_onnx.export_all(onnx_dir)
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path", "peer/Cargo.toml"],
-                   cwd=ROOT, check=True)
-    exe = os.path.join(ROOT, "peer", "target", "release", "tinyconv-peer")
+    # An explicit target dir: with CARGO_TARGET_DIR set, cargo would build elsewhere and a stale
+    # binary under peer/target would be timed.
+    peer_target = os.path.join(ROOT, "peer", "target")
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path", "peer/Cargo.toml",
+                    "--target-dir", peer_target], cwd=ROOT, check=True)
+    exe = os.path.join(peer_target, "release", "tinyconv-peer")
     cmd = ["taskset", "-c", str(args.core), exe, "--onnx-dir", onnx_dir, "--ort-dylib", dylib,
            "--rounds", str(args.rounds), "--passes", str(args.passes), "--tolerance", str(args.tolerance)]
     load_before = load()
