@@ -35,8 +35,6 @@ import argparse
 import datetime
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -47,6 +45,7 @@ CRATE = ROOT / "firmware" / "tflite"
 MODELS = ROOT / "tools" / "tflite" / "models"
 sys.path.insert(0, str(ROOT / "scripts"))
 from provenance import measured_commit  # noqa: E402
+from firmware_report import llvm_tool, log, sections  # noqa: E402
 
 BOARDS = {
     "mps2-an386": {
@@ -68,36 +67,6 @@ TIMEOUT_S = 600
 # micro:bit if it fits.
 RUNS = [("mps2-an386", "ds_cnn"), ("mps2-an386", "resnet8"), ("microbit", "ds_cnn")]
 DOES_NOT_FIT = "does not fit the board's RAM"
-
-
-def log(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def llvm_tool(name: str) -> str:
-    sysroot = subprocess.run(
-        ["rustc", "--print", "sysroot"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    host = re.search(
-        r"host: (\S+)", subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout
-    ).group(1)
-    path = Path(sysroot) / "lib" / "rustlib" / host / "bin" / name
-    if path.exists():
-        return str(path)
-    found = shutil.which(name)
-    if found:
-        return found
-    sys.exit(f"{name} not found: run `rustup component add llvm-tools`")
-
-
-def sections(elf: Path, size_tool: str) -> dict[str, int]:
-    out = subprocess.run([size_tool, "-A", str(elf)], capture_output=True, text=True, check=True)
-    sec = {}
-    for line in out.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-            sec[parts[0]] = int(parts[1])
-    return sec
 
 
 def tool_version(cmd: list[str]) -> str:
