@@ -156,6 +156,10 @@ def cell(r, ref, peak_gfma):
     return " · ".join(parts)
 
 
+# The non-reference kernels a "best" may come from (bench function suffixes).
+KERNELS = ("im2col", "direct", "implicit", "onech", "auto")
+
+
 def table(res, quick, cmdline, rev):
     lines = []
     model, mhz, ncpu = cpu_info()
@@ -213,7 +217,17 @@ def table(res, quick, cmdline, rev):
 
     lines.append("### Convolution layers")
     lines.append("")
-    precision_rows("conv", CONV_NAMES, ["f32", "i8"], algs, algs)
+    conv_algs = algs + ["implicit", "onech"]
+    precision_rows("conv", CONV_NAMES, ["f32", "i8"], conv_algs,
+                   algs + ["implicit GEMM", "one channel"])
+    lines.append("### Convolution + 2×2 pooling (LeNet's pairs; throughput = the convolution's MACs)")
+    lines.append("")
+    lines.append("The two calls (`im2col` then the SIMD pooling) against the kernels that pool in their output stage.")
+    lines.append("")
+    precision_rows("convpool", {"lenet_conv1_pool1": "LeNet conv1 + pool1",
+                                "lenet_conv2_pool2": "LeNet conv2 + pool2"},
+                   ["f32", "i8"], ["im2col+pool", "implicit-pool", "onech-pool"],
+                   ["im2col + pool", "implicit GEMM, pool fused", "one channel, pool fused"])
     lines.append("### Pooling (window elements per second)")
     lines.append("")
     precision_rows(
@@ -225,8 +239,8 @@ def table(res, quick, cmdline, rev):
     )
     lines.append("### Dense layers")
     lines.append("")
-    precision_rows("dense", DENSE_NAMES, ["f32", "i8"], ["reference", "simd"],
-                   ["reference", "SIMD (im2col and direct)"])
+    precision_rows("dense", DENSE_NAMES, ["f32", "i8"], ["reference", "simd", "blocked"],
+                   ["reference", "SIMD (im2col and direct)", "blocked (int8 auto)"])
     sig = [res.get(("activation/sigmoid_6508", f)) for f in ("std-exp", "scalar", "f32x8")]
     if any(sig):
         cells = [cell(x, sig[0], None) if x else "—" for x in sig]
@@ -248,12 +262,12 @@ def table(res, quick, cmdline, rev):
         return res.get((g, f))
 
     def best(g, prec):
-        cands = [x for x in (r(g, f"{prec}-{a}") for a in ("im2col", "direct", "auto")) if x]
+        cands = [x for x in (r(g, f"{prec}-{a}") for a in KERNELS) if x]
         return min(cands, key=lambda x: x["ns"]) if cands else None
 
     def name_of(g, x):
         for p in ("f32", "i8"):
-            for a in ("im2col", "direct", "auto"):
+            for a in KERNELS:
                 if r(g, f"{p}-{a}") is x:
                     return f"{p}-{a}"
         return "?"
