@@ -65,6 +65,7 @@ pub fn generate(model: &Model, source: &str) -> Result<String, Error> {
         fusions: fusions(model),
         kernels: Vec::new(),
         pending_conv: None,
+        pending_pool2: Vec::new(),
     };
     for op in &model.operators {
         g.operator(op)?;
@@ -105,6 +106,10 @@ struct Gen<'m> {
     kernels: Vec<(String, String)>,
     /// The call of a fused convolution, waiting for its pooling.
     pending_conv: Option<(Fusion, String)>,
+    /// For a fused convolution whose kernel may fuse the 2×2 pooling into its output stage:
+    /// `(condition on the kernel, call writing the pooled band)`, tried in order before the
+    /// band + pooling path.
+    pending_pool2: Vec<(String, String)>,
 }
 
 /// Where an operator's operand lives.
@@ -578,6 +583,34 @@ impl Gen<'_> {
         Ok(format!("{prefix}_BAND"))
     }
 
+    /// For a `CONV_2D` fused with the pooling after it ([`Fusion`]): `Some(true)` (max) or
+    /// `Some(false)` (average) when that pooling is what the kernels' fused output stage
+    /// computes (`conv::Pool2x2`: a 2×2 window, stride 2, no padding, floor output size), with
+    /// no activation of its own and, for int8, the same quantization in and out; else `None`.
+    fn pool2_of(&self, op: &Operator) -> Option<bool> {
+        let Op::Conv2d { window: c, .. } = &op.op else {
+            return None;
+        };
+        let f = self.fusions.iter().find(|f| f.conv == op.index)?;
+        let pool = &self.model.operators[f.pool];
+        let (w, activation, max) = match &pool.op {
+            Op::MaxPool2d { window, activation } => (window, *activation, true),
+            Op::AvgPool2d { window, activation } => (window, *activation, false),
+            _ => return None,
+        };
+        let p = w.pads;
+        let same_quant = self.model.precision == Precision::F32
+            || self.qp(pool.input(0).unwrap_or_default()) == self.qp(pool.output);
+        let fits = w.kernel == [2, 2]
+            && w.stride == [2, 2]
+            && (p.top, p.bottom, p.left, p.right) == (0, 0, 0, 0)
+            && w.output[0] == c.output[0] / 2
+            && w.output[1] == c.output[1] / 2
+            && activation == Fused::None
+            && same_quant;
+        fits.then_some(max)
+    }
+
     fn conv_geometry(&mut self, prefix: &str, w: &Window) -> String {
         let p = w.pads;
         let _ = writeln!(
@@ -688,10 +721,29 @@ impl Gen<'_> {
                     "`[C_out][KH][KW][C_in]`",
                     &format!("packed_{ty}({kernel}.pack_array(&{geometry}, &{prefix}_FILTERS))"),
                 )?;
+                let pool2 = self.pool2_of(op);
                 let call = match precision {
                     Precision::I8 => {
                         let params =
                             self.params_i8(op, &prefix, *activation, w.output[2], patch, false)?;
+                        if let Some(max) = pool2 {
+                            let kind = if max { "Max" } else { "Avg" };
+                            self.pending_pool2.push((
+                                format!("{kernel}.fuses_pool2()"),
+                                format!(
+                                    "{kernel}.run_pool2(&g, x, &{weights}, &{params}, None, conv::Pool2x2::{kind}, &mut self.scratch_i16, y)?;"
+                                ),
+                            ));
+                            if max {
+                                // Same packed weights and scratch as `Pairs`' `run`.
+                                self.pending_pool2.push((
+                                    format!("matches!({kernel}, Conv2dI8Kernel::Pairs)"),
+                                    format!(
+                                        "conv::pairs::conv2d_max_pool_i8(&g, x, &{weights}, &{params}, &mut self.scratch_i16, y)?;"
+                                    ),
+                                ));
+                            }
+                        }
                         format!(
                             "{kernel}.run(&{geometry}, x, &{weights}, &{params}, &mut self.scratch_i16, y)?;"
                         )
@@ -704,6 +756,15 @@ impl Gen<'_> {
                         } else {
                             "None".into()
                         };
+                        if let Some(max) = pool2 {
+                            let kind = if max { "Max" } else { "Avg" };
+                            self.pending_pool2.push((
+                                format!("{kernel}.fuses_pool2()"),
+                                format!(
+                                    "{kernel}.run_pool2(&g, x, &{weights}, {b}, {act}, conv::Pool2x2::{kind}, &mut self.scratch_f32, y)?;"
+                                ),
+                            ));
+                        }
                         format!(
                             "{kernel}.run(&{geometry}, x, &{weights}, {b}, {act}, &mut self.scratch_f32, y)?;"
                         )
@@ -1157,9 +1218,32 @@ impl Gen<'_> {
                 .map_err(|e| Error::malformed(format!("{}: band {py}: {e:?}", self.at(conv))))?;
         }
         let conv_call = conv_call.replace(&format!("&{geometry}"), "&g");
+        let pool2 = std::mem::take(&mut self.pending_pool2);
+        if pool2.is_empty() {
+            let _ = writeln!(
+                self.body,
+                "        for py in 0..{} {{\n            let (g, rows) = {geometry}.row_band(py * {r}, {r})?;\n            {{\n                let x = &image[rows.start * {in_row}..rows.end * {in_row}];\n                let y = &mut *band;\n                {conv_call}\n            }}\n            let x = &*band;\n            let y = &mut pooled[py * {out_row}..(py + 1) * {out_row}];\n            {pool_call}\n        }}",
+                pw.output[0],
+                r = f.rows,
+            );
+            return Ok(());
+        }
+        // The kernel is a constant: the compiler keeps one branch. With a kernel that fuses
+        // the pooling into its output stage the band is not written.
         let _ = writeln!(
             self.body,
-            "        for py in 0..{} {{\n            let (g, rows) = {geometry}.row_band(py * {r}, {r})?;\n            {{\n                let x = &image[rows.start * {in_row}..rows.end * {in_row}];\n                let y = &mut *band;\n                {conv_call}\n            }}\n            let x = &*band;\n            let y = &mut pooled[py * {out_row}..(py + 1) * {out_row}];\n            {pool_call}\n        }}",
+            "        // (or, with a kernel that fuses the 2x2 pooling, straight into the pooled rows)"
+        );
+        let mut branches = String::new();
+        for (condition, call) in &pool2 {
+            let _ = write!(
+                branches,
+                "if {condition} {{\n                {call}\n            }} else "
+            );
+        }
+        let _ = writeln!(
+            self.body,
+            "        for py in 0..{} {{\n            let (g, rows) = {geometry}.row_band(py * {r}, {r})?;\n            let x = &image[rows.start * {in_row}..rows.end * {in_row}];\n            let y = &mut pooled[py * {out_row}..(py + 1) * {out_row}];\n            {branches}{{\n                {{\n                    let y = &mut *band;\n                    {conv_call}\n                }}\n                let x = &*band;\n                {pool_call}\n            }}\n        }}",
             pw.output[0],
             r = f.rows,
         );
