@@ -590,7 +590,15 @@ fn resolve(
     stride: usize,
     dilation: usize,
 ) -> Option<(usize, [usize; 2])> {
-    let effective = (kernel - 1).checked_mul(dilation)?.checked_add(1)?;
+    // Malformed models reach this with zero sizes (found by the tflite_mutate fuzz target: an
+    // empty input under SAME padding): every step is checked, `None` becomes a clear error.
+    if stride == 0 {
+        return None;
+    }
+    let effective = kernel
+        .checked_sub(1)?
+        .checked_mul(dilation)?
+        .checked_add(1)?;
     match padding {
         Padding::Valid => {
             if size < effective {
@@ -600,7 +608,10 @@ fn resolve(
         }
         Padding::Same => {
             let out = size.div_ceil(stride);
-            let needed = (out - 1).checked_mul(stride)?.checked_add(effective)?;
+            let needed = out
+                .checked_sub(1)?
+                .checked_mul(stride)?
+                .checked_add(effective)?;
             let total = needed.saturating_sub(size);
             Some((out, [total / 2, total - total / 2]))
         }
