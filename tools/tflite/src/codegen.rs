@@ -410,6 +410,13 @@ impl Gen<'_> {
         Ok(format!("{prefix}_WEIGHTS"))
     }
 
+    /// Writes the layer's bias static (`{prefix}_BIAS`) and returns the kernel argument naming
+    /// it: `Some(&{prefix}_BIAS)`, or `None` for a layer without bias.
+    fn bias_arg(&mut self, op: &Operator, prefix: &str) -> Result<String, Error> {
+        let bias = self.bias_static(op, &format!("{prefix}_BIAS"))?;
+        Ok(bias_expr(prefix, bias.is_some()))
+    }
+
     fn bias_static(&mut self, op: &Operator, name: &str) -> Result<Option<Vec<i32>>, Error> {
         let Some(b) = op.input(2) else {
             return Ok(None);
@@ -518,11 +525,7 @@ impl Gen<'_> {
         })?;
         let range = self.range_expr(op, fused, op.output)?;
         let _ = out_c;
-        let b = if bias.is_some() {
-            format!("Some(&{prefix}_BIAS)")
-        } else {
-            "None".to_string()
-        };
+        let b = bias_expr(prefix, bias.is_some());
         let mut p = format!("LayerParamsI8::new({in_zp}, {out_zp}, &{prefix}_MULTIPLIERS, {b})");
         let _ = write!(p, "\n    .with_range({range})");
         let _ = writeln!(
@@ -750,12 +753,7 @@ impl Gen<'_> {
                     }
                     Precision::F32 => {
                         let act = self.f32_activation(op, *activation)?;
-                        let bias = self.bias_static(op, &format!("{prefix}_BIAS"))?;
-                        let b = if bias.is_some() {
-                            format!("Some(&{prefix}_BIAS)")
-                        } else {
-                            "None".into()
-                        };
+                        let b = self.bias_arg(op, &prefix)?;
                         if let Some(max) = pool2 {
                             let kind = if max { "Max" } else { "Avg" };
                             self.pending_pool2.push((
@@ -805,12 +803,7 @@ impl Gen<'_> {
                     }
                     Precision::F32 => {
                         let act = self.f32_activation(op, *activation)?;
-                        let bias = self.bias_static(op, &format!("{prefix}_BIAS"))?;
-                        let b = if bias.is_some() {
-                            format!("Some(&{prefix}_BIAS)")
-                        } else {
-                            "None".into()
-                        };
+                        let b = self.bias_arg(op, &prefix)?;
                         format!(
                             "{kernel}.run(x, &{weights}, {b}, {act}, &mut self.scratch_f32, y)?;"
                         )
@@ -931,12 +924,7 @@ impl Gen<'_> {
                     }
                     Precision::F32 => {
                         let act = self.f32_activation(op, *activation)?;
-                        let bias = self.bias_static(op, &format!("{prefix}_BIAS"))?;
-                        let b = if bias.is_some() {
-                            format!("Some(&{prefix}_BIAS)")
-                        } else {
-                            "None".into()
-                        };
+                        let b = self.bias_arg(op, &prefix)?;
                         format!(
                             "{kernel}.run(&{geometry}, x, &{weights}, {b}, {act}, &mut self.scratch_f32, y)?;"
                         )
@@ -1567,5 +1555,14 @@ impl Gen<'_> {
         }
         s.push_str(&self.statics);
         s
+    }
+}
+
+/// The optional-bias argument of a generated kernel call: `Some(&{prefix}_BIAS)` or `None`.
+fn bias_expr(prefix: &str, present: bool) -> String {
+    if present {
+        format!("Some(&{prefix}_BIAS)")
+    } else {
+        "None".into()
     }
 }
