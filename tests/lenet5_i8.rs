@@ -138,6 +138,32 @@ impl Lenet5Plan for Pairs {
     }];
 }
 
+/// The kernels that fuse the pooling, named on every target: on the desktop the model runs them
+/// once per layer ([`lenet5::whole_layers_i8`]); under `--cfg tinyconv_scalar_kernels` (no
+/// vector registers) it streams them two rows at a time, so the two passes of the test suite
+/// cover both pipelines.
+struct Fused;
+
+impl Lenet5Plan for Fused {
+    const NAME: &'static str = "fused";
+    const CONV1_F32: Conv2dF32Kernel = Conv2dF32Kernel::Reference;
+    const CONV2_F32: Conv2dF32Kernel = Conv2dF32Kernel::Reference;
+    const POOL_F32: Pool2dKernel = Pool2dKernel::Reference;
+    const DENSE_F32: [DenseF32Kernel; 3] = [DenseF32Kernel::Reference; 3];
+    const CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::OneChannel;
+    const CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::ImplicitGemm;
+    const POOL_I8: Pool2dKernel = Pool2dKernel::Reference;
+    const DENSE_I8: [DenseI8Kernel; 3] = [DenseI8Kernel::Blocked; 3];
+    type ScratchF32 = [f32; 0];
+    type ScratchI8 = [i16; {
+        let (c, d) = (
+            lenet5::scratch_i8(Conv2dI8Kernel::OneChannel, Conv2dI8Kernel::ImplicitGemm),
+            lenet5::scratch_dense_i8([DenseI8Kernel::Blocked; 3]),
+        );
+        if c > d { c } else { d }
+    }];
+}
+
 fn check<P: Lenet5Plan>(w: &Lenet5I8Weights) {
     let packed = Box::new(PackedI8::<P>::pack(w).unwrap());
     let mut model = Box::new(Lenet5I8::new(&*packed));
@@ -167,6 +193,7 @@ fn fused_int8_model_is_bit_exact_with_unfused_reference_network() {
             check::<Direct>(&w);
             check::<Auto>(&w);
             check::<Pairs>(&w);
+            check::<Fused>(&w);
         }
     }
 }
@@ -264,9 +291,11 @@ fn auto_plan_kernels_follow_the_target() {
         assert_eq!(Auto::CONV1_I8, Conv2dI8Kernel::OneChannel);
         assert_eq!(Auto::CONV2_I8, Conv2dI8Kernel::ImplicitGemm);
         assert!(Auto::CONV1_I8.fuses_pool2() && Auto::CONV2_I8.fuses_pool2());
+        assert!(lenet5::whole_layers_i8(Auto::CONV1_I8, Auto::CONV2_I8));
         assert_eq!(Auto::DENSE_I8, [DenseI8Kernel::Blocked; 3]);
     } else if !cfg!(target_feature = "neon") {
         assert_eq!(Auto::CONV1_I8, Conv2dI8Kernel::Im2col);
         assert_eq!(Auto::CONV2_I8, Conv2dI8Kernel::Im2col);
+        assert!(!lenet5::whole_layers_i8(Fused::CONV1_I8, Fused::CONV2_I8));
     }
 }

@@ -17,7 +17,8 @@
 use core::marker::PhantomData;
 
 use super::{
-    CLASSES, CONV1, CONV2, Image, Lenet5Plan, MODEL_ID, SIDE, Variant, scratch_dense_i8, scratch_i8,
+    CLASSES, CONV1, CONV2, Image, Lenet5Plan, MODEL_ID, SIDE, Variant, conv_scratch_i8,
+    scratch_dense_i8, scratch_i8, whole_layers_i8,
 };
 use crate::activation::argmax_i8;
 use crate::conv::{Conv2dI8Kernel, Pool2x2};
@@ -525,7 +526,8 @@ impl<'w, P: Lenet5Plan> Lenet5I8<'w, P> {
     /// Bytes of the activation buffers (conv outputs two rows at a time, pool1 as a window of
     /// six rows).
     pub const ACTIVATION_BYTES: usize = core::mem::size_of::<Buffers>();
-    /// Bytes of the plan's kernel scratch.
+    /// Bytes of the plan's kernel scratch (with the image and pool1 held whole when the model
+    /// runs each convolution once over its layer: [`whole_layers_i8`]).
     pub const SCRATCH_BYTES: usize = core::mem::size_of::<P::ScratchI8>();
     /// Bytes of the model's state: activations and scratch, both inside the model, so a model in
     /// a `static` needs exactly this much RAM besides the call stack of [`logits_u8`]
@@ -624,7 +626,8 @@ impl<'w, P: Lenet5Plan> Lenet5I8<'w, P> {
         &mut self,
         load: impl Fn(core::ops::Range<usize>, &mut [i8]),
     ) -> Result<[i8; CLASSES], Error> {
-        let w = &self.weights.w;
+        let weights: &'w PackedI8<P> = self.weights;
+        let w = &weights.w;
         let b = &mut self.buf;
         let scratch = self.scratch.as_mut_slice();
         let classic = w.variant == Variant::Classic;
@@ -633,46 +636,41 @@ impl<'w, P: Lenet5Plan> Lenet5I8<'w, P> {
         let p2_in = w.hidden(w.conv2.raw.output);
         let f1_in = w.hidden(w.fc1.raw.output);
         let f2_in = w.hidden(w.fc2.raw.output);
-        // conv1 + pool1 produce pool1 rows on demand into a window of the 6 rows that one band
-        // of conv2 (two output rows, 5×5 kernel) reads; the window slides by 2 rows per band.
-        // Each pool1 row is one band of two conv1 rows; the input rows are quantized per band.
         let conv1_params = w.conv1.params(w.input.zero_point());
         let conv2_params = w.conv2.params(p1_in.zero_point());
-        let mut produced: usize = 0;
-        for (py, out) in b.pool2.iter_mut().enumerate() {
-            let (bg, rows) = CONV2.row_band(2 * py, 2)?;
-            // Keep the rows the window still needs, drop the ones before `rows.start`.
-            let keep = produced.saturating_sub(rows.start);
-            let drop = WINDOW_ROWS - keep;
-            b.pool1_window.copy_within(drop.min(WINDOW_ROWS).., 0);
-            for r in rows.start + keep..rows.end {
-                let (g1, in_rows) = CONV1.row_band(2 * r, 2)?;
-                let src = &mut b.band_input[..in_rows.len() * SIDE];
-                load(in_rows, src);
-                band_step::<P, 6>(
-                    &g1,
-                    src,
-                    &w.conv1.raw.weights,
-                    &conv1_params,
-                    table(0),
-                    classic,
-                    b.conv1_band.as_flattened_mut().as_flattened_mut(),
-                    scratch,
-                    b.pool1_window[r - rows.start].as_flattened_mut(),
-                )?;
-            }
-            produced = rows.end;
+        if whole_layers_i8(P::CONV1_I8, P::CONV2_I8) {
+            // Each convolution once over its whole layer, pooled in its output stage; the image
+            // and pool1 are held in the scratch past the kernels' part.
+            let (kernel_scratch, held) =
+                scratch.split_at_mut(conv_scratch_i8(P::CONV1_I8, P::CONV2_I8));
+            let held: &mut [i8] = bytemuck::cast_slice_mut(held);
+            let (input, rest) = held.split_at_mut(SIDE * SIDE);
+            let pool1 = &mut rest[..14 * 14 * 6];
+            load(0..SIDE, input);
+            band_step::<P, 6>(
+                &CONV1,
+                input,
+                &w.conv1.raw.weights,
+                &conv1_params,
+                table(0),
+                classic,
+                b.conv1_band.as_flattened_mut().as_flattened_mut(),
+                kernel_scratch,
+                pool1,
+            )?;
             band_step::<P, 16>(
-                &bg,
-                &flat(&b.pool1_window)[..rows.len() * 14 * 6],
+                &CONV2,
+                pool1,
                 &w.conv2.raw.weights,
                 &conv2_params,
                 table(1),
                 classic,
                 b.conv2_band.as_flattened_mut().as_flattened_mut(),
-                scratch,
-                out.as_flattened_mut(),
+                kernel_scratch,
+                b.pool2.as_flattened_mut().as_flattened_mut(),
             )?;
+        } else {
+            stream_convs::<P>(w, b, scratch, &load, [&conv1_params, &conv2_params])?;
         }
         let [k1, k2, k3] = P::DENSE_I8;
         k1.run(
@@ -705,6 +703,59 @@ impl<'w, P: Lenet5Plan> Lenet5I8<'w, P> {
         )?;
         Ok(logits)
     }
+}
+
+/// conv1 + pool1 and conv2 + pool2 streamed two output rows at a time: conv1 + pool1 produce
+/// pool1 rows on demand into a window of the 6 rows that one band of conv2 (two output rows, 5×5
+/// kernel) reads; the window slides by 2 rows per band. Each pool1 row is one band of two conv1
+/// rows; the input rows are quantized per band.
+fn stream_convs<P: Lenet5Plan>(
+    w: &Lenet5I8Weights,
+    b: &mut Buffers,
+    scratch: &mut [i16],
+    load: &impl Fn(core::ops::Range<usize>, &mut [i8]),
+    params: [&LayerParamsI8<'_>; 2],
+) -> Result<(), Error> {
+    let classic = w.variant == Variant::Classic;
+    let table = |t: usize| if classic { Some(&w.sigmoid[t]) } else { None };
+    let mut produced: usize = 0;
+    for (py, out) in b.pool2.iter_mut().enumerate() {
+        let (bg, rows) = CONV2.row_band(2 * py, 2)?;
+        // Keep the rows the window still needs, drop the ones before `rows.start`.
+        let keep = produced.saturating_sub(rows.start);
+        let drop = WINDOW_ROWS - keep;
+        b.pool1_window
+            .copy_within(drop.min(WINDOW_ROWS)..WINDOW_ROWS, 0);
+        for r in rows.start + keep..rows.end {
+            let (g1, in_rows) = CONV1.row_band(2 * r, 2)?;
+            let src = &mut b.band_input[..in_rows.len() * SIDE];
+            load(in_rows, src);
+            band_step::<P, 6>(
+                &g1,
+                src,
+                &w.conv1.raw.weights,
+                params[0],
+                table(0),
+                classic,
+                b.conv1_band.as_flattened_mut().as_flattened_mut(),
+                scratch,
+                b.pool1_window[r - rows.start].as_flattened_mut(),
+            )?;
+        }
+        produced = rows.end;
+        band_step::<P, 16>(
+            &bg,
+            &flat(&b.pool1_window)[..rows.len() * 14 * 6],
+            &w.conv2.raw.weights,
+            params[1],
+            table(1),
+            classic,
+            b.conv2_band.as_flattened_mut().as_flattened_mut(),
+            scratch,
+            out.as_flattened_mut(),
+        )?;
+    }
+    Ok(())
 }
 
 /// One band of an int8 convolution fused with the 2×2, stride-2 pooling after it (and, for

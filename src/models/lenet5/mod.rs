@@ -297,13 +297,19 @@ pub trait Lenet5Plan: 'static {
     type ScratchI8: Scratch<i16>;
 }
 
-/// The largest scratch `kernel` needs over the two-row bands of `g`.
+/// The largest scratch `kernel` needs over the two-row bands of `g` (and over all of `g` if the
+/// kernel [fuses the pooling](Conv2dF32Kernel::fuses_pool2): the models then call it once).
 const fn band_scratch_f32(kernel: Conv2dF32Kernel, g: &Conv2dGeometry) -> usize {
     let out_h = match g.dims() {
         Ok(d) => d.out_h,
         Err(_) => return 0,
     };
-    let mut max = 0;
+    // A kernel that fuses the pooling runs over the whole layer at once.
+    let mut max = if kernel.fuses_pool2() {
+        kernel.scratch_len(g)
+    } else {
+        0
+    };
     let mut oy = 0;
     while oy + 2 <= out_h {
         if let Ok((band, _)) = g.row_band(oy, 2) {
@@ -323,7 +329,12 @@ const fn band_scratch_i8(kernel: Conv2dI8Kernel, g: &Conv2dGeometry) -> usize {
         Ok(d) => d.out_h,
         Err(_) => return 0,
     };
-    let mut max = 0;
+    // A kernel that fuses the pooling runs over the whole layer at once.
+    let mut max = if kernel.fuses_pool2() {
+        kernel.scratch_len(g)
+    } else {
+        0
+    };
     let mut oy = 0;
     while oy + 2 <= out_h {
         if let Ok((band, _)) = g.row_band(oy, 2) {
@@ -350,12 +361,38 @@ pub const fn scratch_f32(conv1: Conv2dF32Kernel, conv2: Conv2dF32Kernel) -> usiz
     )
 }
 
-/// `i16` scratch elements the int8 model needs with these convolution kernels.
+/// `i16` scratch elements the int8 model needs with these convolution kernels: the kernels'
+/// own (the larger of the two layers' needs over their two-row bands), and, where the model runs
+/// each convolution once over its whole layer ([`whole_layers_i8`]), room for the quantized
+/// image and pool1 (`(28·28 + 14·14·6) / 2` more).
 pub const fn scratch_i8(conv1: Conv2dI8Kernel, conv2: Conv2dI8Kernel) -> usize {
+    let held = if whole_layers_i8(conv1, conv2) {
+        WHOLE_I8_BYTES.div_ceil(2)
+    } else {
+        0
+    };
+    conv_scratch_i8(conv1, conv2).saturating_add(held)
+}
+
+/// `i16` scratch elements the int8 model's convolution kernels themselves need.
+pub(crate) const fn conv_scratch_i8(conv1: Conv2dI8Kernel, conv2: Conv2dI8Kernel) -> usize {
     max(
         band_scratch_i8(conv1, &CONV1),
         band_scratch_i8(conv2, &CONV2),
     )
+}
+
+/// Bytes of the quantized image and pool1, which the int8 model holds whole (in its scratch)
+/// when it runs each convolution once over its layer.
+pub(crate) const WHOLE_I8_BYTES: usize = SIDE * SIDE + 14 * 14 * 6;
+
+/// True if the int8 model runs conv1 + pool1 and conv2 + pool2 once each over the whole layer
+/// with these kernels: on targets with vector registers, when both kernels
+/// [fuse the pooling](Conv2dI8Kernel::fuses_pool2) (as the `Auto` plan's do). Otherwise the
+/// layers are streamed two output rows at a time, which needs less RAM (a six-row window of
+/// pool1) but repeats each kernel's per-call set-up 14 + 5 times.
+pub const fn whole_layers_i8(conv1: Conv2dI8Kernel, conv2: Conv2dI8Kernel) -> bool {
+    crate::gemm::i16::VECTOR && conv1.fuses_pool2() && conv2.fuses_pool2()
 }
 
 /// `i16` scratch elements the int8 model's dense layers need with these kernels (fc1, fc2,
@@ -757,22 +794,15 @@ impl FusedPool {
             Variant::Classic => Pool2x2::Avg,
             Variant::Modern => Pool2x2::Max,
         };
+        if conv.fuses_pool2() {
+            // The kernel pools in its output stage: the conv output never exists, and one call
+            // covers the layer (its scratch does not grow with the height; per-band calls
+            // would repeat the per-call set-up 14 times for conv1).
+            conv.run_pool2(g, input, weights, Some(bias), act, fused, scratch, pooled)?;
+            return Ok(());
+        }
         for (py, out) in pooled.chunks_exact_mut(pooled_row).enumerate() {
             let (bg, rows) = g.row_band(2 * py, 2)?;
-            if conv.fuses_pool2() {
-                // The kernel pools in its output stage: the band never exists.
-                conv.run_pool2(
-                    &bg,
-                    &input[rows.start * in_row..rows.end * in_row],
-                    weights,
-                    Some(bias),
-                    act,
-                    fused,
-                    scratch,
-                    out,
-                )?;
-                continue;
-            }
             conv.run(
                 &bg,
                 &input[rows.start * in_row..rows.end * in_row],
