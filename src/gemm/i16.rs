@@ -845,19 +845,24 @@ impl RequantI32x8 {
         multiplier: [i32; 8],
         shift: [i32; 8],
     ) -> Self {
-        let left: [u32; 8] = shift.map(|s| s.max(0) as u32);
-        let right: [u32; 8] = shift.map(|s| (-s).max(0) as u32);
-        let mask: [i32; 8] = right.map(|r| ((1u64 << r) - 1) as i32);
+        // In vector registers (array `map`s here were 6 % of int8 LeNet's time: the dense
+        // layers build one block per 16 channels per call). A shift is in [-31, 30], so
+        // `2^right − 1` wraps only for right = 31, to i32::MAX as wanted.
+        let shift = i32x8::from(shift);
+        let left = shift.max(i32x8::ZERO);
+        let right = (i32x8::ZERO - shift).max(i32x8::ZERO);
+        let right: u32x8 = bytemuck::cast(right);
+        let mask = i32x8::splat(1).unbounded_shl(right) - i32x8::splat(1);
         RequantI32x8 {
             bias: i32x8::from(bias),
             multiplier: i32x8::from(multiplier),
-            left: u32x8::from(left),
-            right: u32x8::from(right),
-            mask: i32x8::from(mask),
+            left: bytemuck::cast(left),
+            right,
+            mask,
             zero_point: i32x8::splat(i32::from(p.output_zero_point)),
             min: i32x8::splat(i32::from(p.range.min())),
             max: i32x8::splat(i32::from(p.range.max())),
-            any_left: left.iter().any(|&l| l > 0),
+            any_left: left.simd_gt(i32x8::ZERO).any(),
         }
     }
 

@@ -642,7 +642,7 @@ impl<'w, P: Lenet5Plan> Lenet5I8<'w, P> {
             // Each convolution once over its whole layer, pooled in its output stage; the image
             // and pool1 are held in the scratch past the kernels' part.
             let (kernel_scratch, held) =
-                scratch.split_at_mut(conv_scratch_i8(P::CONV1_I8, P::CONV2_I8));
+                scratch.split_at_mut(const { conv_scratch_i8(P::CONV1_I8, P::CONV2_I8) });
             let held: &mut [i8] = bytemuck::cast_slice_mut(held);
             let (input, rest) = held.split_at_mut(SIDE * SIDE);
             let pool1 = &mut rest[..14 * 14 * 6];
