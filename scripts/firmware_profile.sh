@@ -27,7 +27,11 @@ nm=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin
 awk '/lenet5::i8::band_step::<.*, 6>$/ { print $1, "conv1" }
      /lenet5::i8::band_step::<.*, 16>$/ { print $1, "conv2" }
      /pool2d_i8/ { print $1, "pool" }
-     /dense_i8/ { print $1, "dense" }' "$out/syms.txt" > "$out/scopes.txt"
+     /dense_i8/ { print $1, "dense" }
+     /lenet5::conv_pool_f32::<.*, 6>$/ { print $1, "conv1" }
+     /lenet5::conv_pool_f32::<.*, 16>$/ { print $1, "conv2" }
+     /pool2d_f32/ { print $1, "pool" }
+     /dense_f32/ { print $1, "dense" }' "$out/syms.txt" > "$out/scopes.txt"
 start=$("$nm" "$elf" | awk '$3 == "bench_start" { print $1 }')
 stop=$("$nm" "$elf" | awk '$3 == "bench_stop" { print $1 }')
 timeout 300 qemu-system-arm "${machine[@]}" -nographic -icount shift=6 \

@@ -17,7 +17,8 @@ binary under qemu-system-arm with a timeout, and writes docs/firmware-table.md:
   instruction-profile plugin (`firmware/profile/`), which counts the instructions executed inside
   each call of the model's layer functions (`band_step::<_, 6>` is conv1 + pool1,
   `band_step::<_, 16>` conv2 + pool2; the pooling kernels called inside them are pool1 and
-  pool2; the dense kernel is the three dense layers);
+  pool2; the dense kernel is the three dense layers; f32: `conv_pool_f32::<_, 6>` and
+  `::<_, 16>`);
 - stack bound: the worst case of the inference's call tree computed from the machine code
   (`scripts/stack_bound.py`: frames from the prologues, calls from `bl`/tail branches) plus an
   exception frame and the SysTick handler; checked to be at least the measured peak.
@@ -123,13 +124,17 @@ CMSIS_NN = {
     "microbit": {"instructions": 4_940_000, "text": 20.8 * 1024, "ram": 7.8 * 1024},
 }
 
-# Layers of the int8 model, by the profile plugin's scopes: a function whose (v0-demangled) name
+# Layers of the int8 and f32 models, by the profile plugin's scopes: a function whose (v0-demangled) name
 # matches the pattern opens a scope with the label; the columns are paths of scopes.
 SCOPES = [
     ("conv1", re.compile(r"lenet5::i8::band_step::<.*, 6>$")),
     ("conv2", re.compile(r"lenet5::i8::band_step::<.*, 16>$")),
     ("pool", re.compile(r"pool2d_i8")),
     ("dense", re.compile(r"dense_i8")),
+    ("conv1", re.compile(r"lenet5::conv_pool_f32::<.*, 6>$")),
+    ("conv2", re.compile(r"lenet5::conv_pool_f32::<.*, 16>$")),
+    ("pool", re.compile(r"pool2d_f32")),
+    ("dense", re.compile(r"dense_f32")),
 ]
 LAYERS = {
     "conv1": ["conv1"],
@@ -411,7 +416,7 @@ def main() -> int:
                         "correct": int(res["correct"]),
                         "f32_deviation_ppb": int(res["f32_deviation_ppb"]),
                     }
-                    row["layers"] = layer_counts(out) if plugin and precision == "i8" else None
+                    row["layers"] = layer_counts(out) if plugin else None
                     bound = row["inference_stack_bound"]
                     if bound is not None and bound < row["inference_stack"]:
                         failures.append(
@@ -527,17 +532,18 @@ def write_table(path: Path, rows, defaults, failures, misses, commit: str) -> No
     if layered:
         lines += [
             "",
-            "### Instructions per layer (millions per inference, int8)",
+            "### Instructions per layer (millions per inference)",
             "",
             "From the same runs under the instruction-profile plugin (`firmware/profile/profile.c`): "
             "everything executed inside a call of conv1's and conv2's band functions (kernels, "
-            "copies), the pooling kernels called in them, and the dense kernel (fc1 + fc2 + fc3); "
+            "copies; f32: `conv_pool_f32`), the pooling kernels called in them, and the dense "
+            "kernel (fc1 + fc2 + fc3); "
             "**rest** is the model's glue (input quantization, window shifts). A fused kernel that "
             "pools in its output stage counts under its convolution, its pool column is then 0. "
             "CMSIS-NN's rows are its figures for the same network (issue 9), not measured here.",
             "",
-            "| target | model | algorithm | " + " | ".join(LAYER_ORDER) + " | total |",
-            "|---|---|---|" + "---:|" * (len(LAYER_ORDER) + 1),
+            "| target | model | precision | algorithm | " + " | ".join(LAYER_ORDER) + " | total |",
+            "|---|---|---|---|" + "---:|" * (len(LAYER_ORDER) + 1),
         ]
         for board in BOARDS:
             for r in layered:
@@ -545,7 +551,7 @@ def write_table(path: Path, rows, defaults, failures, misses, commit: str) -> No
                     continue
                 cells = " | ".join(layer_cell(r["layers"][k]) for k in LAYER_ORDER)
                 lines.append(
-                    f"| {board} | {r['model']} | {r['algorithm']} | {cells} "
+                    f"| {board} | {r['model']} | {r['precision']} | {r['algorithm']} | {cells} "
                     f"| {layer_cell(sum(r['layers'].values()))} |"
                 )
             c = CMSIS_NN.get(board)
@@ -558,7 +564,7 @@ def write_table(path: Path, rows, defaults, failures, misses, commit: str) -> No
                     "dense": layer_cell(ly.get("dense")),
                 }
                 row = " | ".join(cells.get(k, "") for k in LAYER_ORDER)
-                lines.append(f"| {board} | modern | **CMSIS-NN** | {row} | {layer_cell(c['instructions'])} |")
+                lines.append(f"| {board} | modern | i8 | **CMSIS-NN** | {row} | {layer_cell(c['instructions'])} |")
 
     lines += [
         "",

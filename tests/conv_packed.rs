@@ -1,4 +1,5 @@
-//! Kernels over filters packed at compile time ([`implicit_gemm`], [`one_channel`]), plain and
+//! Kernels over filters packed at compile time ([`implicit_gemm`], [`one_channel`], [`scalar`]
+//! (f32 only)), plain and
 //! with the 2×2 pooling fused into their output stage: f32 within the suite's tolerance of the reference
 //! convolution (then the reference pooling), int8 bit-exact. Scratch is filled with garbage
 //! before every call (the kernels must not rely on zeroed scratch).
@@ -8,7 +9,7 @@ mod common;
 use common::int8::{QuantLayer, assert_same, conv_geometry, input_i8, quant_layer, weights_i8};
 use common::{assert_close, conv_magnitude, pseudo_random};
 use proptest::prelude::*;
-use tinyconv::conv::{ConvStats, Pool2x2, implicit_gemm, one_channel, reference};
+use tinyconv::conv::{ConvStats, Pool2x2, implicit_gemm, one_channel, reference, scalar};
 use tinyconv::pool::reference as pool_ref;
 use tinyconv::quant::LayerParamsI8;
 use tinyconv::quant::{ActivationRange, apply_table_in_place};
@@ -29,6 +30,8 @@ fn any_activation() -> impl Strategy<Value = Activation> {
 enum Kernel {
     Implicit,
     OneChannel,
+    /// f32 only.
+    Scalar,
 }
 
 type F32Run = fn(
@@ -82,6 +85,11 @@ impl Kernel {
                 one_channel::conv2d_f32,
                 one_channel::conv2d_pool2_f32,
             ),
+            Kernel::Scalar => (
+                scalar::scratch_len_f32,
+                scalar::conv2d_f32,
+                scalar::conv2d_pool2_f32,
+            ),
         }
     }
 
@@ -89,6 +97,7 @@ impl Kernel {
         match self {
             Kernel::Implicit => implicit_gemm::pack_weights_f32(g, w, p).unwrap(),
             Kernel::OneChannel => one_channel::pack_weights_f32(g, w, p).unwrap(),
+            Kernel::Scalar => scalar::pack_weights_f32(g, w, p).unwrap(),
         }
     }
 
@@ -104,6 +113,7 @@ impl Kernel {
                 one_channel::conv2d_i8,
                 one_channel::conv2d_pool2_i8,
             ),
+            Kernel::Scalar => unreachable!("the scalar kernel is f32 only"),
         }
     }
 
@@ -111,6 +121,7 @@ impl Kernel {
         match self {
             Kernel::Implicit => implicit_gemm::pack_weights_i8(g, w, p).unwrap(),
             Kernel::OneChannel => one_channel::pack_weights_i8(g, w, p).unwrap(),
+            Kernel::Scalar => unreachable!("the scalar kernel is f32 only"),
         }
     }
 }
@@ -274,6 +285,43 @@ proptest! {
         check_f32(Kernel::OneChannel, &g, &x, &w, with_bias.then_some(&b[..]), act);
     }
 
+    /// The scalar kernel (targets without vector registers) on any geometry: strides, padding
+    /// (materialised in the scratch), dilation, out_c not a multiple of 4 (groups of 2 and 1),
+    /// odd output sizes (repeated edge pixels), plain and pooled.
+    #[test]
+    fn scalar_f32_matches_reference(
+        g in conv_geometry(),
+        act in any_activation(),
+        seed in any::<u64>(),
+        with_bias in any::<bool>(),
+    ) {
+        let d = g.dims().unwrap();
+        let x = pseudo_random(d.input_len, seed);
+        let w = pseudo_random(d.weights_len, seed ^ 1);
+        let b = pseudo_random(g.out_c, seed ^ 2);
+        check_f32(Kernel::Scalar, &g, &x, &w, with_bias.then_some(&b[..]), act);
+    }
+
+    /// The scalar kernel's sliding path: one input channel, unit horizontal stride and
+    /// dilation, 5-wide kernels (LeNet-5's conv1 shape family).
+    #[test]
+    fn scalar_f32_one_channel_5_wide_matches_reference(
+        g in one_channel_geometry().prop_filter("5-wide kernel fits", |g| {
+            let mut g5 = *g;
+            g5.kernel_w = 5;
+            g5.dims().is_ok()
+        }).prop_map(|mut g| { g.kernel_w = 5; g }),
+        act in any_activation(),
+        seed in any::<u64>(),
+        with_bias in any::<bool>(),
+    ) {
+        let d = g.dims().unwrap();
+        let x = pseudo_random(d.input_len, seed);
+        let w = pseudo_random(d.weights_len, seed ^ 1);
+        let b = pseudo_random(g.out_c, seed ^ 2);
+        check_f32(Kernel::Scalar, &g, &x, &w, with_bias.then_some(&b[..]), act);
+    }
+
     #[test]
     fn one_channel_i8_matches_reference(
         (g, layer) in one_channel_geometry().prop_flat_map(|g| {
@@ -337,7 +385,7 @@ fn named_shapes() {
         } else {
             &[Kernel::Implicit]
         };
-        for &k in kernels {
+        for &k in kernels.iter().chain(&[Kernel::Scalar]) {
             check_f32(k, g, &x, &w, Some(&b), Activation::Relu);
         }
         let layer = QuantLayer {
@@ -359,6 +407,25 @@ fn named_shapes() {
             check_i8(k, g, &xq, &wq, &layer, Some(&scrambled_table(n as u8)));
         }
     }
+}
+
+#[test]
+fn scalar_scratch_too_small_is_an_error() {
+    let g = Conv2dGeometry::new([6, 6, 2], 3, [3, 3]).with_padding(Padding::uniform(1));
+    let d = g.dims().unwrap();
+    let (x, w) = (vec![0.0f32; d.input_len], vec![0.0f32; d.weights_len]);
+    let mut s = vec![0.0f32; scalar::scratch_len_f32(&g) - 1];
+    let mut y = vec![0.0f32; d.output_len];
+    assert!(matches!(
+        scalar::conv2d_f32(&g, &x, &w, None, Activation::Identity, &mut s, &mut y),
+        Err(tinyconv::Error::ScratchTooSmall { .. })
+    ));
+    // An unpadded layer is read in place: no scratch at all.
+    let g = Conv2dGeometry::new([6, 6, 2], 3, [3, 3]);
+    let d = g.dims().unwrap();
+    assert_eq!(scalar::scratch_len_f32(&g), 0);
+    let mut y = vec![0.0f32; d.output_len];
+    scalar::conv2d_f32(&g, &x, &w, None, Activation::Identity, &mut [], &mut y).unwrap();
 }
 
 #[test]

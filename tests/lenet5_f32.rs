@@ -215,5 +215,12 @@ fn auto_plan_kernels_follow_the_target() {
         assert_eq!(Auto::CONV1_F32, Conv2dF32Kernel::OneChannel);
         assert_eq!(Auto::CONV2_F32, Conv2dF32Kernel::ImplicitGemm);
         assert!(Auto::CONV1_F32.fuses_pool2() && Auto::CONV2_F32.fuses_pool2());
+    } else {
+        // No vector registers (or `--cfg tinyconv_scalar_kernels`): the scalar kernels, the
+        // pooling fused into the convolutions.
+        assert_eq!(Auto::CONV1_F32, Conv2dF32Kernel::Scalar);
+        assert_eq!(Auto::CONV2_F32, Conv2dF32Kernel::Scalar);
+        assert!(Auto::CONV1_F32.fuses_pool2() && Auto::CONV2_F32.fuses_pool2());
+        assert_eq!(Auto::DENSE_F32, [tinyconv::DenseF32Kernel::Scalar; 3]);
     }
 }

@@ -95,6 +95,85 @@ proptest! {
         dense::reference::dense_f32(&ax, &aw, with_bias.then_some(&ab[..]), Activation::Identity, &mut mag).unwrap();
         common::assert_close("dense", &got, &want, &mag);
     }
+
+    /// Every f32 dense kernel over weights packed for it (the scalar kernel's groups of 4, 2
+    /// and 1 rows; packing a permutation), every activation, within the suite's tolerance.
+    #[test]
+    fn dense_kernels_equal_reference(
+        n_in in 1usize..=130,
+        n_out in 1usize..=23,
+        seed in any::<u64>(),
+        with_bias in any::<bool>(),
+        act in prop_oneof![
+            Just(Activation::Identity),
+            Just(Activation::Relu),
+            Just(Activation::Relu6),
+            Just(Activation::Sigmoid),
+            Just(Activation::Tanh),
+        ],
+    ) {
+        let x = pseudo_random(n_in, seed);
+        let w = pseudo_random(n_in * n_out, seed ^ 1);
+        let b = pseudo_random(n_out, seed ^ 2);
+        let bias = with_bias.then_some(&b[..]);
+        let mut pre = vec![0.0; n_out];
+        dense::reference::dense_f32(&x, &w, bias, Activation::Identity, &mut pre).unwrap();
+        let mut want = vec![0.0; n_out];
+        dense::reference::dense_f32(&x, &w, bias, act, &mut want).unwrap();
+        let ax: Vec<f32> = x.iter().map(|v| v.abs()).collect();
+        let aw: Vec<f32> = w.iter().map(|v| v.abs()).collect();
+        let ab: Vec<f32> = b.iter().map(|v| v.abs()).collect();
+        let mut mag = vec![0.0; n_out];
+        dense::reference::dense_f32(&ax, &aw, with_bias.then_some(&ab[..]), Activation::Identity, &mut mag).unwrap();
+        for k in dense::DenseF32Kernel::ALL {
+            let mut packed = vec![0.0; w.len()];
+            k.pack(n_in, n_out, &w, &mut packed).unwrap();
+            let (mut sw, mut sp) = (w.clone(), packed.clone());
+            sw.sort_by(f32::total_cmp);
+            sp.sort_by(f32::total_cmp);
+            prop_assert_eq!(&sw, &sp, "packing is a permutation");
+            let mut got = vec![f32::NAN; n_out];
+            k.run(&x, &packed, bias, act, &mut [], &mut got).unwrap();
+            common::assert_close(k.name(), &got, &want, &mag);
+        }
+    }
+}
+
+#[test]
+fn scalar_dense_rejects_wrong_lengths() {
+    let k = dense::DenseF32Kernel::Scalar;
+    let mut packed = [0.0; 5];
+    assert!(k.pack(3, 2, &[0.0; 6], &mut packed).is_err());
+    let r = k.run(
+        &[1.0; 3],
+        &[0.0; 5],
+        None,
+        Activation::Identity,
+        &mut [],
+        &mut [0.0; 2],
+    );
+    assert!(
+        matches!(
+            r,
+            Err(tinyconv::Error::LengthMismatch {
+                what: "weights",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    let r = k.run(
+        &[1.0; 3],
+        &[0.0; 6],
+        Some(&[0.0; 1]),
+        Activation::Identity,
+        &mut [],
+        &mut [0.0; 2],
+    );
+    assert!(
+        matches!(r, Err(tinyconv::Error::LengthMismatch { what: "bias", .. })),
+        "{r:?}"
+    );
 }
 
 #[test]

@@ -9,8 +9,9 @@
 //! | [`pairs`] (int8) | input widened into words holding two pixels' taps, 2 filters × 2 pixels per block (Cortex-M4 `smlabb`/`smlatb`) | the padded input, one word per element |
 //! | [`implicit_gemm`] | patches read in place (a ring of padded rows when padded), filters packed in blocks of 16 output channels | [`implicit_gemm::scratch_len_f32`] / [`implicit_gemm::scratch_len_i8`] |
 //! | [`one_channel`] | one input channel only (LeNet's conv1): vectorised over output pixels | [`one_channel::scratch_len_f32`] / [`one_channel::scratch_len_i8`] |
+//! | [`scalar`] (f32) | targets without vector registers: 4 filters × 2×2 pixels in scalar registers | the padded input ([`scalar::scratch_len_f32`]; none unpadded) |
 //!
-//! [`implicit_gemm`] and [`one_channel`] also fuse a 2×2, stride-2 pooling into their output
+//! [`implicit_gemm`], [`one_channel`] and [`scalar`] also fuse a 2×2, stride-2 pooling into their output
 //! stage ([`Conv2dF32Kernel::run_pool2`], [`Conv2dI8Kernel::run_pool2`], see [`pool_stage`]).
 //!
 //! All of them compute `out[y][x][o] = act(b[o] + Σ_{i,j,c} w[o][i][j][c] ·
@@ -58,6 +59,7 @@ pub mod one_channel;
 pub mod pairs;
 pub mod pool_stage;
 pub mod reference;
+pub mod scalar;
 
 pub use layer::{Conv2d, Conv2dI8, PackedFilters};
 pub use pool_stage::Pool2x2;
@@ -144,19 +146,25 @@ pub enum Conv2dF32Kernel {
     /// for the shapes of [`one_channel::applies`] (others are [`Error::InvalidGeometry`]);
     /// fuses a 2×2 pooling.
     OneChannel,
+    /// [`scalar::conv2d_f32`]: plain scalar code for targets without vector registers, 4
+    /// filters × 2×2 output pixels in registers, the padded input copied into the scratch;
+    /// fuses a 2×2 pooling.
+    Scalar,
 }
 
 impl Conv2dF32Kernel {
     /// Every kernel, the reference first.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Reference,
         Self::Im2col,
         Self::Direct,
         Self::ImplicitGemm,
         Self::OneChannel,
+        Self::Scalar,
     ];
 
-    /// `"reference"`, `"im2col"`, `"direct"`, `"implicit-gemm"` or `"one-channel"`.
+    /// `"reference"`, `"im2col"`, `"direct"`, `"implicit-gemm"`, `"one-channel"` or
+    /// `"scalar"`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Reference => "reference",
@@ -164,8 +172,14 @@ impl Conv2dF32Kernel {
             Self::Direct => "direct",
             Self::ImplicitGemm => "implicit-gemm",
             Self::OneChannel => "one-channel",
+            Self::Scalar => "scalar",
         }
     }
+
+    /// The largest scratch, in bytes, for which [`select`](Self::select) picks
+    /// [`Scalar`](Self::Scalar) on targets without vector registers (8 KiB: the padded input of
+    /// a whole LeNet-5 conv1 is 4 KiB, of one of its two-row bands 768 bytes).
+    pub const SCALAR_MAX_SCRATCH_BYTES: usize = 8 * 1024;
 
     /// The kernel this target runs fastest for a layer of shape `g` (measured with
     /// `cargo bench --bench conv`): on targets with vector registers (x86-64, AArch64 NEON,
@@ -175,9 +189,21 @@ impl Conv2dF32Kernel {
     /// [`ImplicitGemm`](Self::ImplicitGemm) also fuses a following 2×2 pooling (LeNet's conv2 +
     /// pool2: 0.69× im2col + pooling); unfused it took 0.75× im2col's time on LeNet's conv2 and
     /// 0.84×–1.18× on the bench's 3×3 layers (one run on a loaded machine).
+    ///
+    /// On targets without vector registers (Cortex-M, RISC-V, and any target with
+    /// `--cfg tinyconv_scalar_kernels`), where `f32x8` is emulated by eight scalar lanes,
+    /// [`Scalar`](Self::Scalar) when its scratch (the padded input, none for an unpadded
+    /// layer) fits in [`SCALAR_MAX_SCRATCH_BYTES`](Self::SCALAR_MAX_SCRATCH_BYTES), else
+    /// [`Im2col`](Self::Im2col), whose scratch is bounded (measured with
+    /// `scripts/firmware_report.py` on the Cortex-M4F, see `docs/microcontroller.md`).
     pub const fn select(g: &Conv2dGeometry) -> Self {
         if !crate::gemm::i16::VECTOR {
-            return Self::Im2col;
+            return if scalar::scratch_len_f32(g).saturating_mul(4) <= Self::SCALAR_MAX_SCRATCH_BYTES
+            {
+                Self::Scalar
+            } else {
+                Self::Im2col
+            };
         }
         if one_channel::applies(g) {
             Self::OneChannel
@@ -200,7 +226,7 @@ impl Conv2dF32Kernel {
     /// True if the kernel has a 2×2, stride-2 pooling fused into its output stage
     /// ([`run_pool2`](Self::run_pool2)).
     pub const fn fuses_pool2(self) -> bool {
-        matches!(self, Self::ImplicitGemm | Self::OneChannel)
+        matches!(self, Self::ImplicitGemm | Self::OneChannel | Self::Scalar)
     }
 
     /// Elements of `f32` scratch [`run`](Self::run) (and [`run_pool2`](Self::run_pool2)) needs
@@ -211,6 +237,7 @@ impl Conv2dF32Kernel {
             Self::Im2col => im2col_scratch_f32(g),
             Self::ImplicitGemm => implicit_gemm::scratch_len_f32(g),
             Self::OneChannel => one_channel::scratch_len_f32(g),
+            Self::Scalar => scalar::scratch_len_f32(g),
         }
     }
 
@@ -236,6 +263,7 @@ impl Conv2dF32Kernel {
             Self::Direct => direct::pack_weights_f32(g, canonical, packed),
             Self::ImplicitGemm => implicit_gemm::pack_weights_f32(g, canonical, packed),
             Self::OneChannel => one_channel::pack_weights_f32(g, canonical, packed),
+            Self::Scalar => scalar::pack_weights_f32(g, canonical, packed),
         }
     }
 
@@ -282,6 +310,7 @@ impl Conv2dF32Kernel {
             Self::OneChannel => {
                 one_channel::conv2d_f32(g, input, packed, bias, act, scratch, output)
             }
+            Self::Scalar => scalar::conv2d_f32(g, input, packed, bias, act, scratch, output),
         }
     }
 
@@ -311,6 +340,9 @@ impl Conv2dF32Kernel {
             }
             Self::OneChannel => {
                 one_channel::conv2d_pool2_f32(g, input, packed, bias, act, pool, scratch, output)
+            }
+            Self::Scalar => {
+                scalar::conv2d_pool2_f32(g, input, packed, bias, act, pool, scratch, output)
             }
             Self::Reference | Self::Im2col | Self::Direct => Err(NO_FUSED_POOL),
         }

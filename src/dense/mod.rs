@@ -1,7 +1,8 @@
 //! Dense (fully connected) layers: `y = act(W·x + b)` with `W` stored `[out][in]` (PyTorch's
 //! `nn.Linear` layout). [`reference`](mod@reference) is the oracle, [`simd`] runs 4 rows at a
 //! time on `f32x8` (int8: `i16` pairs and `pmaddwd`); [`blocked`] (int8) vectorises over 16
-//! outputs at a time over weights packed at compile time.
+//! outputs at a time over weights packed at compile time; [`scalar`] (f32) keeps 4 outputs in scalar
+//! registers, for targets without vector registers.
 //!
 //! [`DenseF32Kernel`] and [`DenseI8Kernel`] name the kernels of each precision and pick one per
 //! layer shape ([`DenseI8Kernel::select`]), with the same `const fn` scratch and packing
@@ -10,6 +11,7 @@
 pub mod blocked;
 pub mod pairs;
 pub mod reference;
+pub mod scalar;
 pub mod simd;
 
 use crate::activation::Activation;
@@ -79,34 +81,46 @@ pub enum DenseF32Kernel {
     Reference,
     /// [`simd::dense_f32`]: `f32x8`, 4 rows at a time.
     Simd,
+    /// [`scalar::dense_f32`]: 4 rows at a time in scalar registers, over weights packed so that
+    /// a group's weights for one input are adjacent (targets without vector registers).
+    Scalar,
 }
 
 impl DenseF32Kernel {
     /// Every kernel, the reference first.
-    pub const ALL: [Self; 2] = [Self::Reference, Self::Simd];
+    pub const ALL: [Self; 3] = [Self::Reference, Self::Simd, Self::Scalar];
 
-    /// `"reference"` or `"simd"`.
+    /// `"reference"`, `"simd"` or `"scalar"`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Reference => "reference",
             Self::Simd => "simd",
+            Self::Scalar => "scalar",
         }
     }
 
-    /// The kernel this target runs fastest for an `inputs → outputs` layer.
+    /// The kernel this target runs fastest for an `inputs → outputs` layer:
+    /// [`Simd`](Self::Simd) on targets with vector registers, [`Scalar`](Self::Scalar)
+    /// elsewhere (and with `--cfg tinyconv_scalar_kernels`), where `f32x8` is emulated by
+    /// eight scalar lanes (measured on LeNet-5's dense layers with
+    /// `scripts/firmware_report.py` on the Cortex-M4F).
     pub const fn select(inputs: usize, outputs: usize) -> Self {
         let _ = (inputs, outputs);
-        Self::Simd
+        if crate::gemm::i16::VECTOR {
+            Self::Simd
+        } else {
+            Self::Scalar
+        }
     }
 
-    /// Elements of `f32` scratch [`run`](Self::run) needs (0 for both kernels).
+    /// Elements of `f32` scratch [`run`](Self::run) needs (0 for every kernel).
     pub const fn scratch_len(self, inputs: usize, outputs: usize) -> usize {
         let _ = (self, inputs, outputs);
         0
     }
 
     /// Rearranges canonical `[outputs][inputs]` weights into the order this kernel reads them
-    /// (`packed` has the same length; both kernels read the canonical order).
+    /// (`packed` has the same length; the reference and SIMD kernels read the canonical order).
     ///
     /// # Errors
     /// [`Error::InvalidGeometry`] or [`Error::LengthMismatch`].
@@ -117,7 +131,9 @@ impl DenseF32Kernel {
         canonical: &[f32],
         packed: &mut [f32],
     ) -> Result<(), Error> {
-        let _ = self;
+        if let Self::Scalar = self {
+            return scalar::pack_weights_f32(inputs, outputs, canonical, packed);
+        }
         match check_pack_len(inputs, outputs, canonical.len(), packed.len()) {
             Ok(()) => {
                 packed.copy_from_slice(canonical);
@@ -145,6 +161,7 @@ impl DenseF32Kernel {
         match self {
             Self::Reference => reference::dense_f32(input, packed, bias, act, output),
             Self::Simd => simd::dense_f32(input, packed, bias, act, output),
+            Self::Scalar => scalar::dense_f32(input, packed, bias, act, output),
         }
     }
 }

@@ -107,6 +107,10 @@ pub fn check_conv2d_f32(
                 // Tiles of 8 output columns of one parity.
                 assert!(stats.gemm_tiles >= 1, "{stats:?}");
             }
+            Conv2dF32Kernel::Scalar => {
+                // Padding materialised: every pixel by the register blocks.
+                assert_eq!(stats.interior_pixels, pixels, "{stats:?}");
+            }
             Conv2dF32Kernel::Im2col => {
                 assert_eq!(stats.pointwise, im2col::is_pointwise(g), "{stats:?}");
                 assert!(stats.gemm_tiles >= 1, "{stats:?}");

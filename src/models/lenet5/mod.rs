@@ -658,12 +658,8 @@ impl<'w, P: Lenet5Plan> Lenet5F32<'w, P> {
         let act = w.variant.activation();
         let b = &mut self.buf;
         let scratch = self.scratch.as_mut_slice();
-        let fused = FusedPool {
-            pool: P::POOL_F32,
-            variant: w.variant,
-        };
-        fused.conv_pool::<6>(
-            P::CONV1_F32,
+        conv_pool_f32::<P, 6>(
+            w.variant,
             &CONV1,
             flat(image),
             w.conv1_w.as_flattened().as_flattened().as_flattened(),
@@ -673,8 +669,8 @@ impl<'w, P: Lenet5Plan> Lenet5F32<'w, P> {
             scratch,
             flat_mut(&mut b.pool1),
         )?;
-        fused.conv_pool::<16>(
-            P::CONV2_F32,
+        conv_pool_f32::<P, 16>(
+            w.variant,
             &CONV2,
             flat(&b.pool1),
             w.conv2_w.as_flattened().as_flattened().as_flattened(),
@@ -763,65 +759,63 @@ const fn scratch_conv1_full_f32() -> usize {
     m
 }
 
-/// Convolution fused with the 2×2, stride-2 pooling after it: output rows are computed two at
-/// a time into `band` and pooled into one row of `pooled` at once, or, by a kernel that
-/// [fuses the pooling](Conv2dF32Kernel::fuses_pool2) into its output stage, straight into the
-/// pooled row (the plan's pooling kernel is then not used).
-struct FusedPool {
-    pool: Pool2dKernel,
+/// Convolution fused with the 2×2, stride-2 pooling after it: by a kernel that
+/// [fuses the pooling](Conv2dF32Kernel::fuses_pool2) into its output stage, in one call over
+/// the whole layer (the conv output never exists, and the plan's pooling kernel is not used);
+/// otherwise two output rows at a time into `band`, each pair pooled into one row of `pooled`
+/// at once.
+///
+/// Generic over the plan and never inlined: the kernels are constants in each instance (only
+/// the plan's kernels are linked), and `scripts/firmware_report.py` attributes the instructions
+/// of conv1 + pool1 (`C = 6`) and conv2 + pool2 (`C = 16`) to its two instances.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn conv_pool_f32<P: Lenet5Plan, const C: usize>(
     variant: Variant,
-}
-
-impl FusedPool {
-    #[allow(clippy::too_many_arguments)]
-    fn conv_pool<const C: usize>(
-        &self,
-        conv: Conv2dF32Kernel,
-        g: &Conv2dGeometry,
-        input: &[f32],
-        weights: &[f32],
-        bias: &[f32; C],
-        act: Activation,
-        band: &mut [f32],
-        scratch: &mut [f32],
-        pooled: &mut [f32],
-    ) -> Result<(), Error> {
-        let d = g.dims()?;
-        let in_row = g.in_w * g.in_c;
-        let pool = Pool2dGeometry::new([2, d.out_w, C], [2, 2]);
-        let pooled_row = (d.out_w / 2) * C;
-        let fused = match self.variant {
-            Variant::Classic => Pool2x2::Avg,
-            Variant::Modern => Pool2x2::Max,
-        };
-        if conv.fuses_pool2() {
-            // The kernel pools in its output stage: the conv output never exists, and one call
-            // covers the layer (its scratch does not grow with the height; per-band calls
-            // would repeat the per-call set-up 14 times for conv1).
-            conv.run_pool2(g, input, weights, Some(bias), act, fused, scratch, pooled)?;
-            return Ok(());
-        }
-        for (py, out) in pooled.chunks_exact_mut(pooled_row).enumerate() {
-            let (bg, rows) = g.row_band(2 * py, 2)?;
-            conv.run(
-                &bg,
-                &input[rows.start * in_row..rows.end * in_row],
-                weights,
-                Some(bias),
-                act,
-                scratch,
-                band,
-            )?;
-            match self.variant {
-                Variant::Classic => {
-                    self.pool
-                        .avg_f32(&pool, AvgPoolDivisor::IncludePadding, band, out)?
-                }
-                Variant::Modern => self.pool.max_f32(&pool, band, out)?,
-            }
-        }
-        Ok(())
+    g: &Conv2dGeometry,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32; C],
+    act: Activation,
+    band: &mut [f32],
+    scratch: &mut [f32],
+    pooled: &mut [f32],
+) -> Result<(), Error> {
+    let conv = if C == 6 { P::CONV1_F32 } else { P::CONV2_F32 };
+    let d = g.dims()?;
+    let in_row = g.in_w * g.in_c;
+    let pool = Pool2dGeometry::new([2, d.out_w, C], [2, 2]);
+    let pooled_row = (d.out_w / 2) * C;
+    let fused = match variant {
+        Variant::Classic => Pool2x2::Avg,
+        Variant::Modern => Pool2x2::Max,
+    };
+    if conv.fuses_pool2() {
+        // The kernel pools in its output stage: the conv output never exists, and one call
+        // covers the layer (per-band calls would repeat the per-call set-up 14 times for
+        // conv1; `band_scratch_f32` sizes the scratch for the whole layer).
+        conv.run_pool2(g, input, weights, Some(bias), act, fused, scratch, pooled)?;
+        return Ok(());
     }
+    for (py, out) in pooled.chunks_exact_mut(pooled_row).enumerate() {
+        let (bg, rows) = g.row_band(2 * py, 2)?;
+        conv.run(
+            &bg,
+            &input[rows.start * in_row..rows.end * in_row],
+            weights,
+            Some(bias),
+            act,
+            scratch,
+            band,
+        )?;
+        match variant {
+            Variant::Classic => {
+                P::POOL_F32.avg_f32(&pool, AvgPoolDivisor::IncludePadding, band, out)?
+            }
+            Variant::Modern => P::POOL_F32.max_f32(&pool, band, out)?,
+        }
+    }
+    Ok(())
 }
 
 mod i8;
