@@ -686,15 +686,29 @@ fn run_i8(
     let ring = Ring::new(g, d, row_len);
     let (rows, pairs) = scratch.split_at_mut(ring.rows * row_len);
     let hp = g.kernel_w.div_ceil(2);
-    // Weight pairs (w[j], w[j + 1]) of each kernel row, (w, 0) for an odd last tap.
-    for (f, dst) in w
-        .chunks_exact(g.kernel_w)
-        .zip(pairs.chunks_exact_mut(2 * hp))
-    {
-        for (q, d) in dst.chunks_exact_mut(2).enumerate() {
-            d[0] = i16::from(f[2 * q]);
-            d[1] = f.get(2 * q + 1).map_or(0, |&v| i16::from(v));
+    // Weight pairs (w[j], w[j + 1]) of each kernel row, (w, 0) for an odd last tap, in the
+    // order a pass of up to MR filters reads them: per pass `[kh][hp][m]` pairs, so that the
+    // inner loop's reads are consecutive (and provably in bounds).
+    let (kh, kw) = (g.kernel_h, g.kernel_w);
+    let mut m0 = 0;
+    while m0 < g.out_c {
+        let m = (g.out_c - m0).min(MR);
+        let dst = &mut pairs[2 * m0 * kh * hp..][..2 * m * kh * hp];
+        for f in 0..m {
+            let filter = &w[(m0 + f) * kh * kw..][..kh * kw];
+            for i in 0..kh {
+                for q in 0..hp {
+                    let d = &mut dst[2 * ((i * hp + q) * m + f)..][..2];
+                    d[0] = i16::from(filter[i * kw + 2 * q]);
+                    d[1] = if 2 * q + 1 < kw {
+                        i16::from(filter[i * kw + 2 * q + 1])
+                    } else {
+                        0
+                    };
+                }
+            }
         }
+        m0 += m;
     }
     let pairs: &[i16] = pairs;
     // |offset| ≤ 128 fits i16.
@@ -754,7 +768,7 @@ fn run_i8(
 struct PassI8<'a> {
     ring: &'a Ring,
     data: &'a [i16],
-    /// Weight pairs `[c_out][kh][⌈kw/2⌉][2]`.
+    /// Weight pairs, per pass of up to `MR` filters `[kh][⌈kw/2⌉][m][2]`.
     pairs: &'a [i16],
     hp: usize,
     step: Step,
@@ -837,32 +851,45 @@ impl PassI8<'_> {
         let pw = ring.out_w / 2;
         for t in 0..pw.div_ceil(8) {
             // One parity at a time (12 accumulators), each reduced before the next starts.
-            let y: [[i8; 16]; M] = match (pool, table) {
-                (Pool2x2::Max, None) => {
-                    // Requantization is non-decreasing: pool the accumulators first.
-                    let even = self.acc::<M, 2>(m0, 8 * t, 0).map(|a| a[0].max(a[1]));
-                    let odd = self.acc::<M, 2>(m0, 8 * t, 1).map(|a| a[0].max(a[1]));
-                    core::array::from_fn(|m| lanes_i8(rq[m].apply(even[m].max(odd[m])), None))
+            let n = (pw - 8 * t).min(8);
+            let at = (self.step.py * pw + 8 * t) * ring.out_c + m0;
+            if let (Pool2x2::Max, None) = (pool, table) {
+                // Requantization is non-decreasing: pool the accumulators first; then straight
+                // to the channels-last output, one filter at a time (plain loops: an
+                // `array::from_fn` here was outlined).
+                let mut even = [i32x8::ZERO; M];
+                for (e, a) in even.iter_mut().zip(self.acc::<M, 2>(m0, 8 * t, 0)) {
+                    *e = a[0].max(a[1]);
                 }
-                _ => {
-                    let requant = |a: [[i32x8; 2]; M]| -> [[[i8; 16]; 2]; M] {
-                        core::array::from_fn(|m| a[m].map(|v| lanes_i8(rq[m].apply(v), table)))
-                    };
-                    let even = requant(self.acc::<M, 2>(m0, 8 * t, 0));
-                    let odd = requant(self.acc::<M, 2>(m0, 8 * t, 1));
-                    core::array::from_fn(|m| {
-                        let q = [even[m][0], odd[m][0], even[m][1], odd[m][1]];
-                        match pool {
-                            Pool2x2::Max => core::array::from_fn(|l| {
-                                q[0][l].max(q[1][l]).max(q[2][l].max(q[3][l]))
-                            }),
-                            Pool2x2::Avg => avg4_i8(q),
+                let odd = self.acc::<M, 2>(m0, 8 * t, 1);
+                for m in 0..M {
+                    let q = rq[m]
+                        .apply(even[m].max(odd[m][0]).max(odd[m][1]))
+                        .to_array();
+                    for (l, &v) in q.iter().enumerate().take(n) {
+                        out[at + l * ring.out_c + m] = v as i8;
+                    }
+                }
+                continue;
+            }
+            let y: [[i8; 16]; M] = {
+                let requant = |a: [[i32x8; 2]; M]| -> [[[i8; 16]; 2]; M] {
+                    core::array::from_fn(|m| a[m].map(|v| lanes_i8(rq[m].apply(v), table)))
+                };
+                let even = requant(self.acc::<M, 2>(m0, 8 * t, 0));
+                let odd = requant(self.acc::<M, 2>(m0, 8 * t, 1));
+                core::array::from_fn(|m| {
+                    let q = [even[m][0], odd[m][0], even[m][1], odd[m][1]];
+                    match pool {
+                        Pool2x2::Max => {
+                            core::array::from_fn(|l| q[0][l].max(q[1][l]).max(q[2][l].max(q[3][l])))
                         }
-                    })
-                }
+                        Pool2x2::Avg => avg4_i8(q),
+                    }
+                })
             };
-            for l in 0..(pw - 8 * t).min(8) {
-                let at = (self.step.py * pw + 8 * t + l) * ring.out_c + m0;
+            for l in 0..n {
+                let at = at + l * ring.out_c;
                 for (m, o) in out[at..at + M].iter_mut().enumerate() {
                     *o = y[m][l];
                 }
@@ -899,24 +926,24 @@ impl PassI8<'_> {
     ) -> [[i32x8; R]; M] {
         let ring = self.ring;
         let hp = if HP > 0 { HP } else { self.hp };
-        let pairs = self.pairs.as_chunks::<2>().0;
-        let filters: [&[[i16; 2]]; M] =
-            core::array::from_fn(|m| &pairs[(m0 + m) * ring.kh * hp..][..ring.kh * hp]);
+        // This pass's pairs, `[kh][hp][M]` (see `run_i8`).
+        let pairs = &self.pairs.as_chunks::<2>().0[m0 * ring.kh * hp..][..ring.kh * hp * M];
         let mut acc = [[i32x8::ZERO; R]; M];
         let mut slots: [usize; R] = core::array::from_fn(|r| self.step.slot0[r]);
         let at = 2 * k0 + p;
-        for i in 0..ring.kh {
+        for (i, w) in pairs.chunks_exact(hp * M).enumerate() {
+            let _ = i;
             let rows: [&[i16]; R] =
-                core::array::from_fn(|r| &ring.row(self.data, slots[r])[at..at + 2 * hp + 14]);
+                core::array::from_fn(|r| &self.data[slots[r] * ring.row_len + at..][..2 * hp + 14]);
             slots = slots.map(|s| ring.next_slot(s));
-            let w: [&[[i16; 2]]; M] = core::array::from_fn(|m| &filters[m][i * hp..][..hp]);
             for q in 0..hp {
                 let x: [i16x16; R] = core::array::from_fn(|r| {
                     let v: &[i16; 16] = rows[r][2 * q..2 * q + 16].try_into().expect("16 values");
                     i16x16::from(*v)
                 });
+                let wq = &w[q * M..][..M];
                 for m in 0..M {
-                    let [lo, hi] = w[m][q];
+                    let [lo, hi] = wq[m];
                     let wv = i16x16::from([
                         lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi,
                     ]);
