@@ -5,6 +5,7 @@
 //! and 1.
 
 use crate::activation::Activation;
+use crate::conv::scalar::activate;
 use crate::error::Error;
 
 /// Rows per full group.
@@ -99,7 +100,8 @@ pub fn dense_f32(
 #[inline(always)]
 fn store<const M: usize>(out: &mut [f32], act: Activation, acc: [f32; M]) {
     for (y, a) in out.iter_mut().zip(acc) {
-        *y = act.apply(a);
+        // The clamps inline, sigmoid and tanh out of line (not in each group's copy).
+        *y = activate(act, a);
     }
 }
 
