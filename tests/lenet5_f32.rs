@@ -215,12 +215,17 @@ fn auto_plan_kernels_follow_the_target() {
         assert_eq!(Auto::CONV1_F32, Conv2dF32Kernel::OneChannel);
         assert_eq!(Auto::CONV2_F32, Conv2dF32Kernel::ImplicitGemm);
         assert!(Auto::CONV1_F32.fuses_pool2() && Auto::CONV2_F32.fuses_pool2());
-    } else {
+        // ... each called once over its whole layer.
+        assert!(lenet5::whole_layer_f32(Auto::CONV1_F32));
+        assert!(lenet5::whole_layer_f32(Auto::CONV2_F32));
+    } else if !cfg!(target_feature = "neon") {
         // No vector registers (or `--cfg tinyconv_scalar_kernels`): the scalar kernels, the
         // pooling fused into the convolutions.
         assert_eq!(Auto::CONV1_F32, Conv2dF32Kernel::Scalar);
         assert_eq!(Auto::CONV2_F32, Conv2dF32Kernel::Scalar);
         assert!(Auto::CONV1_F32.fuses_pool2() && Auto::CONV2_F32.fuses_pool2());
         assert_eq!(Auto::DENSE_F32, [tinyconv::DenseF32Kernel::Scalar; 3]);
+        // Streamed two rows at a time (the scalar kernel's scratch grows with the band).
+        assert!(!lenet5::whole_layer_f32(Auto::CONV1_F32));
     }
 }

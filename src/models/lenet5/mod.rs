@@ -297,15 +297,22 @@ pub trait Lenet5Plan: 'static {
     type ScratchI8: Scratch<i16>;
 }
 
-/// The largest scratch `kernel` needs over the two-row bands of `g` (and over all of `g` if the
-/// kernel [fuses the pooling](Conv2dF32Kernel::fuses_pool2): the models then call it once).
+/// True if the f32 model runs convolution `kernel` once over its whole layer: on targets with
+/// vector registers, when the kernel [fuses the pooling](Conv2dF32Kernel::fuses_pool2) (per-band
+/// calls would repeat its set-up 14 times for conv1). Elsewhere layers are streamed two output
+/// rows at a time, whose scratch can be smaller (the scalar kernel copies its padded input).
+pub const fn whole_layer_f32(kernel: Conv2dF32Kernel) -> bool {
+    crate::gemm::i16::VECTOR && kernel.fuses_pool2()
+}
+
+/// The largest scratch `kernel` needs over the two-row bands of `g` (and over all of `g` where
+/// the model calls it once per layer: [`whole_layer_f32`]).
 const fn band_scratch_f32(kernel: Conv2dF32Kernel, g: &Conv2dGeometry) -> usize {
     let out_h = match g.dims() {
         Ok(d) => d.out_h,
         Err(_) => return 0,
     };
-    // A kernel that fuses the pooling runs over the whole layer at once.
-    let mut max = if kernel.fuses_pool2() {
+    let mut max = if whole_layer_f32(kernel) {
         kernel.scratch_len(g)
     } else {
         0
@@ -329,8 +336,9 @@ const fn band_scratch_i8(kernel: Conv2dI8Kernel, g: &Conv2dGeometry) -> usize {
         Ok(d) => d.out_h,
         Err(_) => return 0,
     };
-    // A kernel that fuses the pooling runs over the whole layer at once.
-    let mut max = if kernel.fuses_pool2() {
+    // Where the model runs the convolutions whole (`whole_layers_i8`; these kernels' scratch
+    // does not grow with the height, so whether the other layer's kernel fuses does not matter).
+    let mut max = if crate::gemm::i16::VECTOR && kernel.fuses_pool2() {
         kernel.scratch_len(g)
     } else {
         0
@@ -760,10 +768,10 @@ const fn scratch_conv1_full_f32() -> usize {
 }
 
 /// Convolution fused with the 2×2, stride-2 pooling after it: by a kernel that
-/// [fuses the pooling](Conv2dF32Kernel::fuses_pool2) into its output stage, in one call over
-/// the whole layer (the conv output never exists, and the plan's pooling kernel is not used);
-/// otherwise two output rows at a time into `band`, each pair pooled into one row of `pooled`
-/// at once.
+/// [fuses the pooling](Conv2dF32Kernel::fuses_pool2) into its output stage, the conv output
+/// never exists (and the plan's pooling kernel is not used), and on vector targets one call
+/// covers the whole layer ([`whole_layer_f32`]); otherwise two output rows at a time into
+/// `band`, each pair pooled into one row of `pooled` at once.
 ///
 /// Generic over the plan and never inlined: the kernels are constants in each instance (only
 /// the plan's kernels are linked), and `scripts/firmware_report.py` attributes the instructions
@@ -790,24 +798,30 @@ fn conv_pool_f32<P: Lenet5Plan, const C: usize>(
         Variant::Classic => Pool2x2::Avg,
         Variant::Modern => Pool2x2::Max,
     };
-    if conv.fuses_pool2() {
-        // The kernel pools in its output stage: the conv output never exists, and one call
-        // covers the layer (per-band calls would repeat the per-call set-up 14 times for
-        // conv1; `band_scratch_f32` sizes the scratch for the whole layer).
+    if whole_layer_f32(conv) {
+        // The kernel pools in its output stage and one call covers the layer
+        // (`band_scratch_f32` sizes the scratch for it).
         conv.run_pool2(g, input, weights, Some(bias), act, fused, scratch, pooled)?;
         return Ok(());
     }
     for (py, out) in pooled.chunks_exact_mut(pooled_row).enumerate() {
         let (bg, rows) = g.row_band(2 * py, 2)?;
-        conv.run(
-            &bg,
-            &input[rows.start * in_row..rows.end * in_row],
-            weights,
-            Some(bias),
-            act,
-            scratch,
-            band,
-        )?;
+        let band_input = &input[rows.start * in_row..rows.end * in_row];
+        if conv.fuses_pool2() {
+            // Pooled in the kernel's output stage: the band never exists.
+            conv.run_pool2(
+                &bg,
+                band_input,
+                weights,
+                Some(bias),
+                act,
+                fused,
+                scratch,
+                out,
+            )?;
+            continue;
+        }
+        conv.run(&bg, band_input, weights, Some(bias), act, scratch, band)?;
         match variant {
             Variant::Classic => {
                 P::POOL_F32.avg_f32(&pool, AvgPoolDivisor::IncludePadding, band, out)?
