@@ -10,7 +10,7 @@ use common::int8::{
 };
 use proptest::prelude::*;
 use tinyconv::conv::PackedFilters;
-use tinyconv::conv::{direct, im2col, implicit_gemm, one_channel, pairs, reference};
+use tinyconv::conv::{direct, im2col, implicit_gemm, one_channel, pairs, reference, swar};
 use tinyconv::error::const_expect;
 use tinyconv::quant::{
     ActivationRange, LayerParamsI8, MAX_ABS_PRODUCT, QuantParams, QuantizedMultiplier, Rounding,
@@ -275,7 +275,7 @@ fn invalid_parameters_are_errors_and_write_nothing() {
     let mut s = vec![0i16; im2col::scratch_len_i8(&g)];
     type Run =
         fn(&Conv2dGeometry, &[i8], &[i8], &LayerParamsI8<'_>, &mut [i8]) -> Result<(), Error>;
-    let runs: [Run; 6] = [
+    let runs: [Run; 7] = [
         |g, x, w, p, y| reference::conv2d_i8(g, x, w, p, &mut [], y).map(|_| ()),
         |g, x, w, p, y| direct::conv2d_i8(g, x, w, p, &mut [], y).map(|_| ()),
         |g, x, w, p, y| {
@@ -295,6 +295,10 @@ fn invalid_parameters_are_errors_and_write_nothing() {
         |g, x, w, p, y| {
             let mut s = vec![0i16; one_channel::scratch_len_i8(g)];
             one_channel::conv2d_i8(g, x, w, p, &mut s, y).map(|_| ())
+        },
+        |g, x, w, p, y| {
+            let mut s = vec![0i16; swar::scratch_len_i8(g)];
+            swar::conv2d_i8(g, x, w, p, &mut s, y).map(|_| ())
         },
     ];
     assert_eq!(runs.len(), Conv2dI8Kernel::ALL.len(), "every kernel");
@@ -396,13 +400,14 @@ const fn packed(k: Conv2dI8Kernel) -> Option<PackedFilters<Conv2dI8Kernel, i8, 4
     }
 }
 /// The filters packed for every kernel, at compile time.
-static PACKED: [Option<PackedFilters<Conv2dI8Kernel, i8, 4, 3, 3, 3>>; 6] = [
+static PACKED: [Option<PackedFilters<Conv2dI8Kernel, i8, 4, 3, 3, 3>>; 7] = [
     packed(Conv2dI8Kernel::ALL[0]),
     packed(Conv2dI8Kernel::ALL[1]),
     packed(Conv2dI8Kernel::ALL[2]),
     packed(Conv2dI8Kernel::ALL[3]),
     packed(Conv2dI8Kernel::ALL[4]),
     packed(Conv2dI8Kernel::ALL[5]),
+    packed(Conv2dI8Kernel::ALL[6]),
 ];
 /// Built and checked at compile time.
 const fn layer(k: usize) -> Layer {

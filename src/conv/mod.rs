@@ -7,6 +7,7 @@
 //! | [`im2col`] | patches of a tile of output pixels copied into scratch, then a SIMD GEMM | [`Conv2dF32Kernel::scratch_len`] |
 //! | [`direct`] | SIMD dot products over contiguous runs of the input, interior/border split | none |
 //! | [`pairs`] (int8) | input widened into words holding two pixels' taps, 2 filters × 2 pixels per block (Cortex-M4 `smlabb`/`smlatb`) | the padded input, one word per element |
+//! | [`swar`] (int8) | input widened once into words holding two pixels' taps, two 16-bit products per 32-bit multiply (Cortex-M0 `muls`) | the padded input, one word per element |
 //! | [`implicit_gemm`] | patches read in place (a ring of padded rows when padded), filters packed in blocks of 16 output channels | [`implicit_gemm::scratch_len_f32`] / [`implicit_gemm::scratch_len_i8`] |
 //! | [`one_channel`] | one input channel only (LeNet's conv1): vectorised over output pixels | [`one_channel::scratch_len_f32`] / [`one_channel::scratch_len_i8`] |
 //! | [`scalar`] (f32) | targets without vector registers: 4 filters × 2×2 pixels in scalar registers | the padded input ([`scalar::scratch_len_f32`]; none unpadded) |
@@ -60,6 +61,7 @@ pub mod pairs;
 pub mod pool_stage;
 pub mod reference;
 pub mod scalar;
+pub mod swar;
 
 pub use layer::{Conv2d, Conv2dI8, PackedFilters};
 pub use pool_stage::Pool2x2;
@@ -377,20 +379,27 @@ pub enum Conv2dI8Kernel {
     /// the shapes of [`one_channel::applies`] (others are [`Error::InvalidGeometry`]); fuses a
     /// 2×2 pooling.
     OneChannel,
+    /// [`swar::conv2d_i8`]: the input widened once into 32-bit words that hold one tap for two
+    /// neighbouring output pixels, one filter × 2 pixels per block, two 16-bit products per
+    /// 32-bit multiply (cores without DSP or vector instructions: Cortex-M0 `muls`). Scratch:
+    /// the padded input, one word per element.
+    Swar,
 }
 
 impl Conv2dI8Kernel {
     /// Every kernel, the reference first.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Reference,
         Self::Im2col,
         Self::Direct,
         Self::Pairs,
         Self::ImplicitGemm,
         Self::OneChannel,
+        Self::Swar,
     ];
 
-    /// `"reference"`, `"im2col"`, `"direct"`, `"pairs"`, `"implicit-gemm"` or `"one-channel"`.
+    /// `"reference"`, `"im2col"`, `"direct"`, `"pairs"`, `"implicit-gemm"`, `"one-channel"` or
+    /// `"swar"`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Reference => "reference",
@@ -399,6 +408,7 @@ impl Conv2dI8Kernel {
             Self::Pairs => "pairs",
             Self::ImplicitGemm => "implicit-gemm",
             Self::OneChannel => "one-channel",
+            Self::Swar => "swar",
         }
     }
 
@@ -430,7 +440,11 @@ impl Conv2dI8Kernel {
             };
         }
         if !crate::gemm::i16::VECTOR {
-            return Self::Im2col;
+            return if swar::scratch_len_i8(g).saturating_mul(2) <= Self::PAIRS_MAX_SCRATCH_BYTES {
+                Self::Swar
+            } else {
+                Self::Im2col
+            };
         }
         if one_channel::applies(g) {
             Self::OneChannel
@@ -466,6 +480,7 @@ impl Conv2dI8Kernel {
             Self::Pairs => pairs::scratch_len_i8(g),
             Self::ImplicitGemm => implicit_gemm::scratch_len_i8(g),
             Self::OneChannel => one_channel::scratch_len_i8(g),
+            Self::Swar => swar::scratch_len_i8(g),
         }
     }
 
@@ -492,6 +507,7 @@ impl Conv2dI8Kernel {
             Self::Pairs => pairs::pack_weights_i8(g, canonical, packed),
             Self::ImplicitGemm => implicit_gemm::pack_weights_i8(g, canonical, packed),
             Self::OneChannel => one_channel::pack_weights_i8(g, canonical, packed),
+            Self::Swar => swar::pack_weights_i8(g, canonical, packed),
         }
     }
 
@@ -534,6 +550,7 @@ impl Conv2dI8Kernel {
             Self::Pairs => pairs::conv2d_i8(g, input, packed, p, scratch, output),
             Self::ImplicitGemm => implicit_gemm::conv2d_i8(g, input, packed, p, scratch, output),
             Self::OneChannel => one_channel::conv2d_i8(g, input, packed, p, scratch, output),
+            Self::Swar => swar::conv2d_i8(g, input, packed, p, scratch, output),
         }
     }
 
@@ -565,7 +582,9 @@ impl Conv2dI8Kernel {
             Self::OneChannel => {
                 one_channel::conv2d_pool2_i8(g, input, packed, p, table, pool, scratch, output)
             }
-            Self::Reference | Self::Im2col | Self::Direct | Self::Pairs => Err(NO_FUSED_POOL),
+            Self::Reference | Self::Im2col | Self::Direct | Self::Pairs | Self::Swar => {
+                Err(NO_FUSED_POOL)
+            }
         }
     }
 }

@@ -103,7 +103,7 @@ pub fn check_conv2d_i8(g: &Conv2dGeometry, x: &[i8], w: &[i8], p: &LayerParamsI8
                         "{what}: {stats:?}"
                     );
                 }
-                Conv2dI8Kernel::Pairs => {
+                Conv2dI8Kernel::Pairs | Conv2dI8Kernel::Swar => {
                     // Every pixel from the widened (padded) input.
                     assert_eq!(
                         stats.interior_pixels,

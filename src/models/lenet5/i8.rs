@@ -788,11 +788,17 @@ fn band_step<P: Lenet5Plan, const C: usize>(
         conv.run_pool2(g, input, weights, params, table, pool, scratch, out)?;
         return Ok(());
     }
-    if conv == Conv2dI8Kernel::Pairs && table.is_none() && !average {
-        // The pairs kernel fuses the 2×2 max pooling into its output stage (one requantization
-        // per pooled value; exact, requantization being monotone).
-        crate::conv::pairs::conv2d_max_pool_i8(g, input, weights, params, scratch, out)?;
-        return Ok(());
+    if table.is_none() && !average {
+        // The pairs and swar kernels fuse the 2×2 max pooling into their output stage (one
+        // requantization per pooled value; exact, requantization being monotone).
+        if conv == Conv2dI8Kernel::Pairs {
+            crate::conv::pairs::conv2d_max_pool_i8(g, input, weights, params, scratch, out)?;
+            return Ok(());
+        }
+        if conv == Conv2dI8Kernel::Swar {
+            crate::conv::swar::conv2d_max_pool_i8(g, input, weights, params, scratch, out)?;
+            return Ok(());
+        }
     }
     let out_w = g.dims()?.out_w;
     let geom = Pool2dGeometry::new([2, out_w, C], [2, 2]);

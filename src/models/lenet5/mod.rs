@@ -285,8 +285,9 @@ pub trait Lenet5Plan: 'static {
     const CONV2_I8: Conv2dI8Kernel;
     /// int8 pooling (not used after a convolution kernel that
     /// [fuses the pooling](Conv2dI8Kernel::fuses_pool2) into its output stage, nor for
-    /// `modern`'s max pooling after a [`Conv2dI8Kernel::Pairs`] convolution, which fuses it:
-    /// [`conv::pairs::conv2d_max_pool_i8`](crate::conv::pairs)).
+    /// `modern`'s max pooling after a [`Conv2dI8Kernel::Pairs`] or [`Conv2dI8Kernel::Swar`]
+    /// convolution, which fuse it: [`conv::pairs::conv2d_max_pool_i8`](crate::conv::pairs),
+    /// [`conv::swar::conv2d_max_pool_i8`](crate::conv::swar)).
     const POOL_I8: Pool2dKernel;
     /// int8 dense layers fc1, fc2, fc3.
     const DENSE_I8: [DenseI8Kernel; 3];
