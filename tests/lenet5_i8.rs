@@ -280,8 +280,8 @@ fn decoder_rejects_malformed_int8_files() {
 
 /// On the desktop (SSE2 and up) the `Auto` plan runs the kernels with the pooling (and
 /// `classic`'s table) fused into the output stage and the blocked dense kernel, so the
-/// bit-exactness test above covers them; with `--cfg tinyconv_scalar_kernels` (what Cortex-M
-/// and RISC-V run) it keeps im2col.
+/// bit-exactness test above covers them; with `--cfg tinyconv_scalar_kernels` (what the
+/// Cortex-M0 and RISC-V run) the swar convolutions and the pairs dense kernel.
 #[test]
 fn auto_plan_kernels_follow_the_target() {
     use tinyconv::models::lenet5::Lenet5Plan;
@@ -294,8 +294,9 @@ fn auto_plan_kernels_follow_the_target() {
         assert!(lenet5::whole_layers_i8(Auto::CONV1_I8, Auto::CONV2_I8));
         assert_eq!(Auto::DENSE_I8, [DenseI8Kernel::Blocked; 3]);
     } else if !cfg!(target_feature = "neon") {
-        assert_eq!(Auto::CONV1_I8, Conv2dI8Kernel::Im2col);
-        assert_eq!(Auto::CONV2_I8, Conv2dI8Kernel::Im2col);
+        assert_eq!(Auto::CONV1_I8, Conv2dI8Kernel::Swar);
+        assert_eq!(Auto::CONV2_I8, Conv2dI8Kernel::Swar);
+        assert_eq!(Auto::DENSE_I8, [DenseI8Kernel::Pairs; 3]);
         assert!(!lenet5::whole_layers_i8(Fused::CONV1_I8, Fused::CONV2_I8));
     }
 }

@@ -195,22 +195,17 @@ impl DenseI8Kernel {
         }
     }
 
-    /// The kernel this target runs fastest for an `inputs → outputs` layer: on ARMv7E-M targets
-    /// (`thumbv7em-*`, `cfg(tinyconv_dsp)` from the build script), [`Pairs`](Self::Pairs),
-    /// measured on LeNet-5's dense layers with `scripts/firmware_report.py`; on targets with
+    /// The kernel this target runs fastest for an `inputs → outputs` layer: on targets with
     /// vector registers [`Blocked`](Self::Blocked) (LeNet's 400 → 120, 120 → 84 and 84 → 10
-    /// layers: `cargo bench --bench conv -- dense`); elsewhere the reference below 256 inputs
-    /// and [`Simd`](Self::Simd) from there on.
+    /// layers: `cargo bench --bench conv -- dense`); elsewhere (ARMv7E-M, whose DSP extension
+    /// has the 16-bit multiply-adds; ARMv6-M; RISC-V) [`Pairs`](Self::Pairs), plain scalar code
+    /// measured on LeNet-5's dense layers with `scripts/firmware_report.py`.
     pub const fn select(inputs: usize, outputs: usize) -> Self {
-        let _ = outputs;
-        if cfg!(tinyconv_dsp) {
-            Self::Pairs
-        } else if crate::gemm::i16::VECTOR {
+        let _ = (inputs, outputs);
+        if crate::gemm::i16::VECTOR && !cfg!(tinyconv_dsp) {
             Self::Blocked
-        } else if inputs < 256 {
-            Self::Reference
         } else {
-            Self::Simd
+            Self::Pairs
         }
     }
 
