@@ -429,8 +429,14 @@ impl Conv2dI8Kernel {
     /// On targets with vector registers [`OneChannel`](Self::OneChannel) for one input channel
     /// (LeNet's conv1: 0.61× im2col's time) and [`ImplicitGemm`](Self::ImplicitGemm) for the
     /// rest except 1×1 layers (LeNet's conv2: 0.96×; the bench's 3×3 layers: 0.88×–1.15×, one
-    /// run on a loaded machine; it also fuses a following pooling). Elsewhere (and with
-    /// `--cfg tinyconv_scalar_kernels` on a host) [`Im2col`](Self::Im2col).
+    /// run on a loaded machine; it also fuses a following pooling). Elsewhere (ARMv6-M:
+    /// Cortex-M0/M0+; RISC-V; `--cfg tinyconv_scalar_kernels` on a host) [`Swar`](Self::Swar)
+    /// when its scratch (the padded input, one word per element) is no larger than
+    /// [`Im2col`](Self::Im2col)'s (a few widened rows: so a model's RAM never grows by this
+    /// choice), else [`Im2col`](Self::Im2col). LeNet-5's two-row bands take `Swar` (on the
+    /// micro:bit conv1 + pool1 1.05 M instructions against 3.59 M with im2col, conv2 + pool2
+    /// 1.16 M against 2.48 M, `scripts/firmware_report.py`; on the `sifive_e` RISC-V board the
+    /// whole int8 inference 2.07 M against 4.51 M for the `Im2col` plan).
     pub const fn select(g: &Conv2dGeometry) -> Self {
         if cfg!(tinyconv_dsp) {
             return if pairs::scratch_len_i8(g).saturating_mul(2) <= Self::PAIRS_MAX_SCRATCH_BYTES {
@@ -440,7 +446,7 @@ impl Conv2dI8Kernel {
             };
         }
         if !crate::gemm::i16::VECTOR {
-            return if swar::scratch_len_i8(g).saturating_mul(2) <= Self::PAIRS_MAX_SCRATCH_BYTES {
+            return if swar::scratch_len_i8(g) <= im2col::scratch_len_i8(g) {
                 Self::Swar
             } else {
                 Self::Im2col
