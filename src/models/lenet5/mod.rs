@@ -418,8 +418,16 @@ pub const fn scratch_dense_i8(dense: [DenseI8Kernel; 3]) -> usize {
 
 const AUTO_CONV1_F32: Conv2dF32Kernel = Conv2dF32Kernel::select(&CONV1);
 const AUTO_CONV2_F32: Conv2dF32Kernel = Conv2dF32Kernel::select(&CONV2);
-const AUTO_CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::select(&CONV1);
-const AUTO_CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::select(&CONV2);
+/// The shape the int8 convolution kernels run: a two-row band (the model computes each layer
+/// band by band, and a kernel's scratch depends on the band, not on the whole layer).
+const fn band_of(g: &Conv2dGeometry) -> Conv2dGeometry {
+    match g.row_band(2, 2) {
+        Ok((band, _)) => band,
+        Err(_) => *g,
+    }
+}
+const AUTO_CONV1_I8: Conv2dI8Kernel = Conv2dI8Kernel::select(&band_of(&CONV1));
+const AUTO_CONV2_I8: Conv2dI8Kernel = Conv2dI8Kernel::select(&band_of(&CONV2));
 const AUTO_DENSE_I8: [DenseI8Kernel; 3] = [
     DenseI8Kernel::select(400, 120),
     DenseI8Kernel::select(120, 84),
