@@ -197,15 +197,21 @@ impl DenseI8Kernel {
 
     /// The kernel this target runs fastest for an `inputs → outputs` layer: on targets with
     /// vector registers [`Blocked`](Self::Blocked) (LeNet's 400 → 120, 120 → 84 and 84 → 10
-    /// layers: `cargo bench --bench conv -- dense`); elsewhere (ARMv7E-M, whose DSP extension
-    /// has the 16-bit multiply-adds; ARMv6-M; RISC-V) [`Pairs`](Self::Pairs), plain scalar code
-    /// measured on LeNet-5's dense layers with `scripts/firmware_report.py`.
+    /// layers: `cargo bench --bench conv -- dense`); on ARMv7E-M, whose DSP extension has the
+    /// 16-bit multiply-adds, [`Pairs`](Self::Pairs) (measured on LeNet-5's dense layers with
+    /// `scripts/firmware_report.py`); elsewhere (ARMv6-M, RISC-V) [`Simd`](Self::Simd), which
+    /// reads the canonical weight order. `Pairs` saves ARMv6-M about 0.04 M of LeNet's 2.7 M
+    /// instructions, but its rearranged weights are a second copy of every dense matrix in a
+    /// firmware that also runs another plan: the micro:bit's default firmware (both models,
+    /// four plans) overflowed its 256 KiB of flash by 109 KB with it.
     pub const fn select(inputs: usize, outputs: usize) -> Self {
         let _ = (inputs, outputs);
         if crate::gemm::i16::VECTOR && !cfg!(tinyconv_dsp) {
             Self::Blocked
-        } else {
+        } else if cfg!(tinyconv_dsp) {
             Self::Pairs
+        } else {
+            Self::Simd
         }
     }
 
