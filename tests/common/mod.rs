@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod int8;
+pub mod pooled_i8;
 
 use tinyconv::conv::{im2col, reference};
 use tinyconv::{Activation, Conv2dF32Kernel, Conv2dGeometry, ConvStats, Error};
