@@ -200,7 +200,7 @@ impl DenseI8Kernel {
     /// layers: `cargo bench --bench conv -- dense`); on ARMv7E-M, whose DSP extension has the
     /// 16-bit multiply-adds, [`Pairs`](Self::Pairs) (measured on LeNet-5's dense layers with
     /// `scripts/firmware_report.py`); elsewhere (ARMv6-M, RISC-V) [`Simd`](Self::Simd), which
-    /// reads the canonical weight order. `Pairs` saves ARMv6-M about 0.04 M of LeNet's 2.7 M
+    /// reads the canonical weight order. `Pairs` saves ARMv6-M 0.18 M of LeNet's 2.82 M
     /// instructions, but its rearranged weights are a second copy of every dense matrix in a
     /// firmware that also runs another plan: the micro:bit's default firmware (both models,
     /// four plans) overflowed its 256 KiB of flash by 109 KB with it.
