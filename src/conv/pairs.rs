@@ -36,13 +36,13 @@ const MR: usize = 2;
 
 /// The pair words in the scratch: `[rows][cols][in_c]`, the padded input's shape.
 #[derive(Clone, Copy, Debug)]
-struct Padded {
-    row_len: usize,
-    rows: usize,
+pub(crate) struct Padded {
+    pub(crate) row_len: usize,
+    pub(crate) rows: usize,
 }
 
 impl Padded {
-    const fn of(g: &Conv2dGeometry) -> Self {
+    pub(crate) const fn of(g: &Conv2dGeometry) -> Self {
         let cols = g.in_w + g.padding.left + g.padding.right;
         Padded {
             row_len: cols.saturating_mul(g.in_c),
@@ -51,7 +51,7 @@ impl Padded {
     }
 
     /// Scratch words: `rows · row_len` (saturating).
-    const fn total(&self) -> usize {
+    pub(crate) const fn total(&self) -> usize {
         self.rows.saturating_mul(self.row_len)
     }
 }

@@ -30,33 +30,11 @@
 //! monotone in the accumulator).
 
 use crate::conv::ConvStats;
-use crate::conv::pairs::scratch_words;
+use crate::conv::pairs::{Padded, scratch_words};
 use crate::error::{Error, check_len};
 use crate::geometry::{Conv2dDims, Conv2dGeometry};
 use crate::quant::LayerParamsI8;
 use crate::quant::requantize_fast as requantize;
-
-/// The pair words in the scratch: `[rows][cols][in_c]`, the padded input's shape.
-#[derive(Clone, Copy, Debug)]
-struct Padded {
-    row_len: usize,
-    rows: usize,
-}
-
-impl Padded {
-    const fn of(g: &Conv2dGeometry) -> Self {
-        let cols = g.in_w + g.padding.left + g.padding.right;
-        Padded {
-            row_len: cols.saturating_mul(g.in_c),
-            rows: g.in_h + g.padding.top + g.padding.bottom,
-        }
-    }
-
-    /// Scratch words: `rows · row_len` (saturating).
-    const fn total(&self) -> usize {
-        self.rows.saturating_mul(self.row_len)
-    }
-}
 
 /// `i16` elements of scratch [`conv2d_i8`] and [`conv2d_max_pool_i8`] need for `g`: one 32-bit
 /// pair word per element of the padded input, `(in_h + pad_top + pad_bottom) ·
